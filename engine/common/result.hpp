@@ -46,7 +46,7 @@ class [[nodiscard]] result {
   using value_type = T;
 
   result(T value) : storage_(std::in_place_index<0>, std::move(value)) {}  // NOLINT: implicit
-  result(error err) : storage_(std::in_place_index<1>, std::move(err)) {}  // NOLINT: implicit
+  result(troupe::error err) : storage_(std::in_place_index<1>, std::move(err)) {}  // NOLINT: implicit
 
   bool has_value() const { return storage_.index() == 0; }
   explicit operator bool() const { return has_value(); }
@@ -71,7 +71,7 @@ template <>
 class [[nodiscard]] result<void> {
  public:
   result() = default;
-  result(error err) : error_(std::move(err)), failed_(true) {}  // NOLINT: implicit
+  result(troupe::error err) : error_(std::move(err)), failed_(true) {}  // NOLINT: implicit
 
   bool has_value() const { return !failed_; }
   explicit operator bool() const { return has_value(); }
