@@ -19,7 +19,8 @@ namespace troupe {
 inline constexpr std::uint64_t kRootBlockHash = 0x6a09e667f3bcc908ULL;
 
 // A block hash function: (parent block's hash, this block's token ids) -> this block's hash.
-using block_hash_fn = std::uint64_t (*)(std::uint64_t parent_hash, std::span<const token_id> tokens);
+using block_hash_fn = std::uint64_t (*)(std::uint64_t parent_hash,
+                                        std::span<const token_id> tokens);
 
 // The default: an XXH64-style mix (not bit-compatible with XXH64) of the parent hash, the token
 // count and every token id, with a full avalanche at the end. Deterministic across runs and hosts.

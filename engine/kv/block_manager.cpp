@@ -72,7 +72,8 @@ bool block_manager::allocate(std::vector<block_id>& table, std::int64_t num_toke
                              const prefix_match& prefix) {
   assert(prefix.blocks.empty() || table.empty());
   const auto num_held = static_cast<std::int64_t>(table.size() + prefix.blocks.size());
-  const std::int64_t num_fresh = std::max<std::int64_t>(0, num_blocks_for_tokens(num_tokens) - num_held);
+  const std::int64_t num_fresh =
+      std::max<std::int64_t>(0, num_blocks_for_tokens(num_tokens) - num_held);
   // Prefix blocks nobody references are counted as free; taking them shrinks the pool too.
   const auto num_revived = std::ranges::count_if(
       prefix.blocks, [this](block_id id) { return state(id).ref_count == 0; });
@@ -89,8 +90,8 @@ bool block_manager::allocate(std::vector<block_id>& table, std::int64_t num_toke
     table.push_back(id);
   }
   if (prefix.num_query_tokens > 0) {
-    num_prefix_query_tokens_ += prefix.num_query_tokens;
-    num_prefix_hit_tokens_ += prefix.num_cached_tokens;
+    prefix_cache_queried_tokens_ += prefix.num_query_tokens;
+    prefix_cache_hit_tokens_ += prefix.num_cached_tokens;
   }
   return true;
 }
@@ -142,8 +143,8 @@ block_manager_stats block_manager::stats() const {
       .num_evictable_blocks = static_cast<std::int64_t>(evictable_.size()),
       .num_cached_blocks = num_cached_blocks(),
       .usage = usage(),
-      .num_prefix_query_tokens = num_prefix_query_tokens_,
-      .num_prefix_hit_tokens = num_prefix_hit_tokens_,
+      .prefix_cache_queried_tokens = prefix_cache_queried_tokens_,
+      .prefix_cache_hit_tokens = prefix_cache_hit_tokens_,
   };
 }
 

@@ -50,8 +50,9 @@ struct block_manager_stats {
   std::int64_t num_evictable_blocks = 0;  // unreferenced but still holding cached KV
   std::int64_t num_cached_blocks = 0;     // registered in the prefix cache (in use or evictable)
   double usage = 0.0;                     // fraction of blocks referenced by a sequence, 0..1
-  std::int64_t num_prefix_query_tokens = 0;  // tokens looked up by admissions (allocate w/ prefix)
-  std::int64_t num_prefix_hit_tokens = 0;    // of those, tokens found in the cache
+  std::int64_t prefix_cache_queried_tokens =
+      0;                                     // tokens looked up by admissions (allocate w/ prefix)
+  std::int64_t prefix_cache_hit_tokens = 0;  // of those, tokens found in the cache
 };
 
 class block_manager {
@@ -133,8 +134,8 @@ class block_manager {
   std::list<block_id> free_;       // unreferenced, not cached; allocation pops the front
   std::list<block_id> evictable_;  // unreferenced, cached; front = least recently used
   std::unordered_map<std::uint64_t, block_id> cached_;  // hash -> registered block
-  std::int64_t num_prefix_query_tokens_ = 0;
-  std::int64_t num_prefix_hit_tokens_ = 0;
+  std::int64_t prefix_cache_queried_tokens_ = 0;
+  std::int64_t prefix_cache_hit_tokens_ = 0;
 };
 
 }  // namespace troupe

@@ -9,7 +9,8 @@ namespace {
 
 TEST(block_hash, depends_on_the_parent_hash) {
   std::vector<token_id> tokens = {1, 2, 3, 4};
-  EXPECT_NE(hash_block_tokens(kRootBlockHash, tokens), hash_block_tokens(kRootBlockHash + 1, tokens));
+  EXPECT_NE(hash_block_tokens(kRootBlockHash, tokens),
+            hash_block_tokens(kRootBlockHash + 1, tokens));
 }
 
 TEST(block_hash, depends_on_every_token_position) {

@@ -45,7 +45,9 @@ std::vector<std::int32_t> cache_and_release(block_manager& manager,
   return used;
 }
 
-std::uint64_t constant_hash(std::uint64_t, std::span<const token_id>) { return 42; }
+std::uint64_t constant_hash(std::uint64_t, std::span<const token_id>) {
+  return 42;
+}
 
 TEST(block_manager, allocates_fresh_blocks_in_id_order) {
   block_manager manager = make_manager(8);
@@ -239,7 +241,7 @@ TEST(block_manager, allocate_counts_evictable_prefix_blocks_against_the_pool) {
   EXPECT_THAT(table, IsEmpty());
   EXPECT_EQ(manager.ref_count(block_id{0}), 0);
   EXPECT_EQ(manager.stats().num_evictable_blocks, 2);
-  EXPECT_EQ(manager.stats().num_prefix_query_tokens, 0);
+  EXPECT_EQ(manager.stats().prefix_cache_queried_tokens, 0);
 }
 
 TEST(block_manager, disabled_prefix_caching_never_matches_or_registers) {
@@ -258,8 +260,8 @@ TEST(block_manager, stats_count_prefix_queries_and_hits_in_tokens) {
   std::vector<block_id> table;
   ASSERT_TRUE(manager.allocate(table, 11, manager.match_prefix(make_tokens(11))));
   block_manager_stats stats = manager.stats();
-  EXPECT_EQ(stats.num_prefix_query_tokens, 11);
-  EXPECT_EQ(stats.num_prefix_hit_tokens, 8);
+  EXPECT_EQ(stats.prefix_cache_queried_tokens, 11);
+  EXPECT_EQ(stats.prefix_cache_hit_tokens, 8);
 }
 
 TEST(block_manager, usage_counts_only_blocks_referenced_by_a_sequence) {
