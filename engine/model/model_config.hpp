@@ -32,7 +32,7 @@ struct llama3_rope_scaling {
 };
 
 struct model_config {
-  std::string architecture;  // "LlamaForCausalLM", "MistralForCausalLM", "Qwen2ForCausalLM", "Qwen3ForCausalLM"
+  std::string architecture{};  // "LlamaForCausalLM", "MistralForCausalLM", "Qwen2ForCausalLM", "Qwen3ForCausalLM"
   model_arch arch = model_arch::llama;
   std::int32_t hidden_size = 0;
   std::int32_t intermediate_size = 0;
@@ -44,13 +44,13 @@ struct model_config {
   std::int32_t max_position_embeddings = 0;
   float rms_norm_eps = 1e-6f;
   double rope_theta = 10000.0;
-  std::optional<llama3_rope_scaling> rope_scaling;
+  std::optional<llama3_rope_scaling> rope_scaling{};
   bool attention_bias = false;  // q/k/v biases (Qwen2 always; Llama/Qwen3 when attention_bias: true)
   bool qk_norm = false;         // Qwen3 q_norm/k_norm, applied per head before RoPE
   bool tie_word_embeddings = false;
   dtype torch_dtype = dtype::f32;
-  std::optional<token_id> bos_token_id;
-  std::vector<token_id> eos_token_ids;  // generation_config.json's eos_token_id wins over config.json's
+  std::optional<token_id> bos_token_id{};
+  std::vector<token_id> eos_token_ids{};  // generation_config.json's eos_token_id wins over config.json's
 
   bool operator==(const model_config&) const = default;
 };
