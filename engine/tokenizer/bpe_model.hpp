@@ -34,12 +34,28 @@ class bpe_model {
   void tokenize(std::string_view word, std::vector<token_id>& ids) const;
 
   std::optional<token_id> token_to_id(std::string_view token) const;
+  std::optional<token_id> char_to_id(std::string_view character) const;
   const vocab_map& vocab() const { return vocab_; }
 
  private:
   struct merge {
     std::uint32_t rank;
     token_id new_id;
+  };
+  // Open-addressing (linear probing) map from a pair of ids to its merge: one probe is usually
+  // one cache miss, where std::unordered_map costs two or three.
+  class merge_map {
+   public:
+    void reserve(std::size_t num_merges);
+    void insert(std::uint64_t key, merge value);  // a repeated key keeps the last value, as in Hugging Face
+    const merge* find(std::uint64_t key) const;
+
+   private:
+    static constexpr std::uint64_t empty_key = ~std::uint64_t{0};  // ids are never negative
+    std::size_t slot(std::uint64_t key) const { return static_cast<std::size_t>((key * 0x9E3779B97F4A7C15ULL) >> shift_); }
+    std::vector<std::uint64_t> keys_;
+    std::vector<merge> values_;
+    int shift_ = 64;
   };
   struct symbol {
     token_id id;
@@ -54,10 +70,16 @@ class bpe_model {
   const merge* find_merge(token_id left, token_id right) const;
   // The initial symbols of `word`: one per character, byte-fallback bytes, or (fused) unknowns.
   void initial_symbols(std::string_view word, std::vector<symbol>& symbols) const;
+  // Merges the lowest-ranked pair, leftmost first, until none is left: a priority queue for long
+  // words, a scan for short ones (the same merges in the same order).
   void merge_all(std::vector<symbol>& symbols) const;
+  void merge_all_by_scan(std::vector<symbol>& symbols) const;
 
   vocab_map vocab_;
-  std::unordered_map<std::uint64_t, merge> merges_;
+  // Id of each one-character token by code point below 0x10000 (-1: not in the vocab); the
+  // initial symbols of a word are looked up here instead of in vocab_ (a cache miss each).
+  std::vector<token_id> char_ids_;
+  merge_map merges_;
   std::array<token_id, 256> byte_fallback_ids_{};  // valid when byte_fallback_
   bool byte_fallback_ = false;
   std::optional<token_id> unk_id_;
