@@ -136,7 +136,7 @@ value call_dict_method(const value& self, std::string_view name, const call_args
     } else if (name == "values") {
       out.push_back(item);
     } else {
-      out.emplace_back(list{value(key), item});
+      out.push_back(value::tuple(list{value(key), item}));
     }
   }
   return out;

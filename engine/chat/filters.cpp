@@ -75,9 +75,27 @@ value filter_lower(const value& input, call_args& args, source_pos pos) {
   return to_lower(to_str(input), pos);
 }
 
+// jinja2's title filter is not str.title(): words split at runs of "-", whitespace, "(", "{",
+// "[" and "<"; each word is upper(first character) + lower(the rest, cased on its own).
 value filter_title(const value& input, call_args& args, source_pos pos) {
   bind_args(args, {}, "title", pos);
-  return to_title(to_str(input), pos);
+  const std::u32string text = decode_utf8(to_str(input), pos);
+  auto is_separator = [](char32_t c) { return c == '-' || c == '(' || c == '{' || c == '[' || c == '<' || is_python_space(c); };
+  std::string out;
+  std::size_t i = 0;
+  while (i < text.size()) {
+    std::size_t j = i;
+    while (j < text.size() && is_separator(text[j]) == is_separator(text[i])) ++j;
+    const std::u32string_view run = std::u32string_view(text).substr(i, j - i);
+    if (is_separator(text[i])) {
+      out += encode_utf8(run);
+    } else {
+      out += to_upper(encode_utf8(run.substr(0, 1)), pos);
+      out += to_lower(encode_utf8(run.substr(1)), pos);
+    }
+    i = j;
+  }
+  return out;
 }
 
 value filter_capitalize(const value& input, call_args& args, source_pos pos) {
@@ -138,7 +156,7 @@ value filter_items(const value& input, call_args& args, source_pos pos) {
   if (input.is_undefined()) return list{};
   if (!input.is_dict()) fail(errc::invalid_argument, pos, fmt::format("items: can only get item pairs from a mapping, not {}", type_name(input)));
   list out;
-  for (const auto& [key, item] : input.as_dict().items) out.emplace_back(list{value(key), item});
+  for (const auto& [key, item] : input.as_dict().items) out.push_back(value::tuple(list{value(key), item}));
   return out;
 }
 

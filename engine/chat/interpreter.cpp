@@ -247,7 +247,7 @@ value interpreter::eval(const expr& e, const scope_ptr& sc) {
     case expr_kind::tuple: {
       list items;
       for (const auto& arg : e.args) items.push_back(eval(*arg, sc));
-      return items;
+      return e.kind == expr_kind::tuple ? value::tuple(std::move(items)) : value(std::move(items));
     }
     case expr_kind::dict: {
       dict d;

@@ -127,14 +127,22 @@ class lexer {
     }
   }
 
+  // Like jinja2, a closing '}}' or '%}' only ends the tag while brackets are balanced, so
+  // {{ {"a": {"b": 1}} }} is one expression.
   std::size_t lex_expression(std::size_t p, bool is_block, std::size_t at) {
     const std::string_view close = is_block ? "%}" : "}}";
+    std::string open_brackets;
     while (true) {
       while (p < src_.size() && is_ascii_space(src_[p])) ++p;
       if (p >= src_.size()) {
         fail(errc::parse_error, position(at), fmt::format("unclosed tag: missing '{}'", close));
       }
       const char marker = src_[p];
+      if (!open_brackets.empty()) {
+        p = lex_token(p);
+        track_brackets(open_brackets);
+        continue;
+      }
       if ((marker == '-' || (is_block && marker == '+')) && src_.compare(p + 1, 2, close) == 0) {
         tokens_.push_back(token{is_block ? token_kind::block_end : token_kind::variable_end, "", 0, 0.0, position(p)});
         return skip_after_tag(p + 3, is_block ? marker : '-');
@@ -144,6 +152,22 @@ class lexer {
         return is_block ? skip_after_tag(p + 2, '\0') : p + 2;
       }
       p = lex_token(p);
+      track_brackets(open_brackets);
+    }
+  }
+
+  void track_brackets(std::string& open_brackets) const {
+    const token& t = tokens_.back();
+    if (t.kind != token_kind::op || t.text.size() != 1) return;
+    const char c = t.text[0];
+    if (c == '(' || c == '[' || c == '{') {
+      open_brackets.push_back(c == '(' ? ')' : c == '[' ? ']' : '}');
+    } else if (c == ')' || c == ']' || c == '}') {
+      if (open_brackets.empty() || open_brackets.back() != c) {
+        fail(errc::parse_error, t.pos,
+             open_brackets.empty() ? fmt::format("unexpected '{}'", c) : fmt::format("unexpected '{}', expected '{}'", c, open_brackets.back()));
+      }
+      open_brackets.pop_back();
     }
   }
 

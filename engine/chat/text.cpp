@@ -170,6 +170,7 @@ case_info classify(char32_t c) {
   }
   if (c >= 0xc0 && c <= 0xde && c != 0xd7) return {c, c + 0x20, true};
   if (c >= 0xe0 && c <= 0xfe && c != 0xf7) return {c - 0x20, c, true};
+  if (c == 0xdf) return {c, c, true};  // ß: upper() is "SS", handled by the callers
   if (c == 0xff) return {0x178, c, true};
   if (c == 0x178) return {c, 0xff, true};
   if (c == 0xb5) return {0x39c, c, true};

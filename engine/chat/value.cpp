@@ -144,12 +144,14 @@ std::string to_repr(const value& v) {
   if (v.is_float()) return float_repr(v.as_double());
   if (v.is_string()) return python_string_repr(v.as_string());
   if (v.is_list()) {
-    std::string out = "[";
+    std::string out = v.is_tuple() ? "(" : "[";
     for (std::size_t i = 0; i < v.as_list().size(); ++i) {
       if (i > 0) out += ", ";
       out += to_repr(v.as_list()[i]);
     }
-    return out + "]";
+    if (v.is_tuple() && v.as_list().size() == 1) out += ",";
+    out += v.is_tuple() ? ")" : "]";
+    return out;
   }
   if (v.is_dict() || v.is_namespace()) {
     const dict& d = v.is_dict() ? v.as_dict() : v.as_namespace().attributes;
@@ -269,7 +271,7 @@ bool equals(const value& a, const value& b) {
   if (a.is_list() && b.is_list()) {
     const list& x = a.as_list();
     const list& y = b.as_list();
-    if (x.size() != y.size()) return false;
+    if (x.size() != y.size() || a.is_tuple() != b.is_tuple()) return false;
     for (std::size_t i = 0; i < x.size(); ++i) {
       if (!equals(x[i], y[i])) return false;
     }

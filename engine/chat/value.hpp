@@ -87,6 +87,12 @@ class value {
   value(std::string s) : data_(std::move(s)) {}     // NOLINT: implicit
   value(const char* s) : data_(std::string(s)) {}   // NOLINT: implicit
   value(list l) : data_(std::make_shared<const list>(std::move(l))) {}  // NOLINT: implicit
+  // A Python tuple: a list that prints as (a, b) and never equals a list.
+  static value tuple(list l) {
+    value v(std::move(l));
+    v.is_tuple_ = true;
+    return v;
+  }
   value(dict d) : data_(std::make_shared<const dict>(std::move(d))) {}  // NOLINT: implicit
   value(undefined u) : data_(std::move(u)) {}       // NOLINT: implicit
   value(namespace_ptr ns) : data_(std::move(ns)) {}  // NOLINT: implicit
@@ -99,7 +105,8 @@ class value {
   bool is_float() const { return std::holds_alternative<double>(data_); }
   bool is_number() const { return is_int() || is_float() || is_bool(); }  // Python: bool is an int
   bool is_string() const { return std::holds_alternative<std::string>(data_); }
-  bool is_list() const { return std::holds_alternative<list_ptr>(data_); }
+  bool is_list() const { return std::holds_alternative<list_ptr>(data_); }  // lists and tuples
+  bool is_tuple() const { return is_tuple_; }
   bool is_dict() const { return std::holds_alternative<dict_ptr>(data_); }
   bool is_namespace() const { return std::holds_alternative<namespace_ptr>(data_); }
   bool is_callable() const { return std::holds_alternative<callable_ptr>(data_); }
@@ -120,6 +127,7 @@ class value {
   std::variant<undefined, none_type, bool, std::int64_t, double, std::string, list_ptr, dict_ptr,
                namespace_ptr, callable_ptr>
       data_;
+  bool is_tuple_ = false;
 };
 
 // Converts JSON (insertion-ordered) into values: object -> dict, array -> list, null -> None.
