@@ -464,7 +464,7 @@ expr_ptr parser::parse_postfix(expr_ptr node) {
     } else if (at_op("[")) {
       node = parse_subscript(std::move(node));
     } else if (at_op("(")) {
-      auto call = make_expr(expr_kind::call, current().pos);
+      auto call = make_expr(expr_kind::call, node->pos);  // errors point at the callee
       call->args.push_back(std::move(node));
       parse_call_args(*call);
       node = std::move(call);
@@ -533,7 +533,7 @@ expr_ptr parser::parse_filters_and_tests(expr_ptr node) {
     } else if (at_name("is")) {
       node = parse_test(std::move(node));
     } else if (at_op("(")) {
-      auto call = make_expr(expr_kind::call, current().pos);
+      auto call = make_expr(expr_kind::call, node->pos);  // errors point at the callee
       call->args.push_back(std::move(node));
       parse_call_args(*call);
       node = std::move(call);
@@ -559,13 +559,13 @@ expr_ptr parser::parse_filter(expr_ptr input) {
 }
 
 expr_ptr parser::parse_test(expr_ptr input) {
-  const source_pos pos = current().pos;
   advance();  // is
   bool negated = false;
   if (at_name("not")) {
     advance();
     negated = true;
   }
+  const source_pos pos = current().pos;
   std::string name = expect_name();
   if (!has_test(name)) fail(errc::unsupported, pos, fmt::format("unknown test '{}'", name));
   auto e = make_expr(expr_kind::test, pos, std::move(name));
