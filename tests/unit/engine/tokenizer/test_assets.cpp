@@ -17,18 +17,20 @@ nlohmann::json read_json(const std::filesystem::path& file) {
   return nlohmann::json::parse(stream);
 }
 
-// "shared:<rel>" or "npm:<rel>" as written by scripts/tokenizer_golden.js.
+// "shared:<rel>", "npm:<rel>" or "golden:<rel>" as written by scripts/tokenizer_golden.js.
 std::filesystem::path resolve(const std::string& spec) {
   std::size_t colon = spec.find(':');
   std::string base = spec.substr(0, colon);
   std::string rel = spec.substr(colon + 1);
+  if (base == "golden") return golden_dir() / rel;
   return (base == "shared" ? std::filesystem::path(TROUPE_SHARED_MODELS_DIR) : npm_dir()) / rel;
 }
 
 }  // namespace
 
 const std::vector<std::string>& golden_tokenizer_names() {
-  static const std::vector<std::string> names = {"stories260k", "llama2", "llama3_1", "qwen3"};
+  static const std::vector<std::string> names = {"stories260k", "llama2", "llama3_1", "qwen3",
+                                                      "stories260k_added"};
   return names;
 }
 

@@ -14,7 +14,8 @@
 
 namespace troupe::test {
 
-// Golden names: stories260k, llama2, llama3_1, qwen3.
+// Golden names: stories260k, llama2, llama3_1, qwen3, and stories260k_added (stories260K plus
+// added tokens with lstrip, rstrip, single_word and normalized set).
 const std::vector<std::string>& golden_tokenizer_names();
 
 // tests/golden/tokenizer/<name>.json, parsed once.

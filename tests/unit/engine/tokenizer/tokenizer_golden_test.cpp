@@ -46,7 +46,8 @@ TEST_P(golden_tokenizer_test, decodes_oracle_ids_as_the_oracle_skipping_special_
 }
 
 // decode(encode(x)) gives x back wherever the oracle does: everywhere except text that NFC
-// changes (Qwen3) and special tokens written in the text when they are skipped.
+// changes (Qwen3), "▁" and added tokens written in the text (SentencePiece prepends "▁" to each
+// piece between them), and whitespace that lstrip/rstrip tokens absorb.
 TEST_P(golden_tokenizer_test, round_trips_text_wherever_the_oracle_does) {
   int num_round_trips = 0;
   for (const auto& c : cases()) {
@@ -58,7 +59,7 @@ TEST_P(golden_tokenizer_test, round_trips_text_wherever_the_oracle_does) {
       ++num_round_trips;
     }
   }
-  EXPECT_GE(num_round_trips, static_cast<int>(cases().size()) * 9 / 10);  // the test cannot pass vacuously
+  EXPECT_GE(num_round_trips, static_cast<int>(cases().size()) * 8 / 10);  // the test cannot pass vacuously
 }
 
 TEST_P(golden_tokenizer_test, encodes_a_large_text_as_the_oracle_and_reports_throughput) {
