@@ -21,17 +21,30 @@ std::uint64_t fnv1a64(std::string_view text) {
   return hash;
 }
 
-// Uniform in [-1, 1) with 24 random bits: exact in float.
-inline float uniform_pm1(std::uint64_t key, std::uint64_t index) {
-  std::uint64_t bits = mix64(key + (index + 1) * golden_gamma);
-  return static_cast<float>(bits >> 40) * 0x1p-23f - 1.0f;
-}
+// One 64-bit hash per pair of elements: element 2p takes bits 40..63 of hash(p), element 2p + 1
+// bits 0..23. Each is uniform in [-1, 1) with 24 random bits, exact in float.
+inline std::uint64_t pair_bits(std::uint64_t key, std::uint64_t pair) { return mix64(key + (pair + 1) * golden_gamma); }
+inline float to_pm1(std::uint64_t bits24) { return static_cast<float>(bits24) * 0x1p-23f - 1.0f; }
 
+// Calls store(i, value of element first + i) for i in [0, count).
 template <class Store>
 void fill_with(const random_tensor_init& init, std::int64_t first, std::int64_t count, Store store) {
-  for (std::int64_t i = 0; i < count; ++i) {
-    store(i, init.offset + init.scale * uniform_pm1(init.key, static_cast<std::uint64_t>(first + i)));
+  auto value = [&init](std::uint64_t bits24) { return init.offset + init.scale * to_pm1(bits24); };
+  const auto pair_of = [first](std::int64_t i) { return static_cast<std::uint64_t>(first + i) / 2; };
+  std::int64_t i = 0;
+  if (count > 0 && first % 2 != 0) store(i++, value(pair_bits(init.key, pair_of(0)) & 0xffffff));
+  for (; i + 1 < count; i += 2) {
+    std::uint64_t bits = pair_bits(init.key, pair_of(i));
+    store(i, value(bits >> 40));
+    store(i + 1, value(bits & 0xffffff));
   }
+  if (i < count) store(i, value(pair_bits(init.key, pair_of(i)) >> 40));
+}
+
+// float_to_bf16 for values known not to be NaN (generated weights).
+inline std::uint16_t bf16_of_finite(float value) {
+  auto bits = std::bit_cast<std::uint32_t>(value);
+  return static_cast<std::uint16_t>((bits + 0x7fff + ((bits >> 16) & 1)) >> 16);
 }
 
 }  // namespace
@@ -39,8 +52,7 @@ void fill_with(const random_tensor_init& init, std::int64_t first, std::int64_t 
 std::uint16_t float_to_bf16(float value) {
   auto bits = std::bit_cast<std::uint32_t>(value);
   if (std::isnan(value)) return static_cast<std::uint16_t>((bits >> 16) | 0x40);
-  bits += 0x7fff + ((bits >> 16) & 1);
-  return static_cast<std::uint16_t>(bits >> 16);
+  return bf16_of_finite(value);
 }
 
 std::uint16_t float_to_f16(float value) {
@@ -83,7 +95,7 @@ void fill_random(const random_tensor_init& init, dtype type, std::int64_t first_
       break;
     case dtype::bf16:
       fill_with(init, first_element, num_elements, [out](std::int64_t i, float v) {
-        std::uint16_t h = float_to_bf16(v);
+        std::uint16_t h = bf16_of_finite(v);
         std::memcpy(out + 2 * i, &h, 2);
       });
       break;
