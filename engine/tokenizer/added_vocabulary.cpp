@@ -36,7 +36,8 @@ void added_vocabulary::trie::insert(std::string_view key, std::int32_t token_ind
   if (nodes[current].token_index < 0) nodes[current].token_index = token_index;
 }
 
-std::int32_t added_vocabulary::trie::longest_match(std::string_view text, std::size_t pos, std::size_t& length) const {
+std::int32_t added_vocabulary::trie::longest_match(std::string_view text, std::size_t pos,
+                                                   std::size_t& length) const {
   std::int32_t best = -1;
   std::size_t current = 0;
   for (std::size_t i = pos; i < text.size(); ++i) {
@@ -54,7 +55,8 @@ std::int32_t added_vocabulary::trie::longest_match(std::string_view text, std::s
   return best;
 }
 
-result<added_vocabulary> added_vocabulary::from_json(const nlohmann::json& spec, const normalizer& norm,
+result<added_vocabulary> added_vocabulary::from_json(const nlohmann::json& spec,
+                                                     const normalizer& norm,
                                                      const std::filesystem::path& file) {
   added_vocabulary vocabulary;
   if (spec.is_null()) return vocabulary;
@@ -68,12 +70,13 @@ result<added_vocabulary> added_vocabulary::from_json(const nlohmann::json& spec,
     token.normalized = entry.value("normalized", false);
     token.special = entry.value("special", false);
     if (token.id < 0 || token.content.empty()) {
-      return make_error(errc::parse_error, "{}: added token {} has a negative id or empty content", file.string(),
-                        entry.dump());
+      return make_error(errc::parse_error, "{}: added token {} has a negative id or empty content",
+                        file.string(), entry.dump());
     }
     vocabulary.tokens_.push_back(std::move(token));
   }
-  // Hugging Face matches all tokens in one leftmost-longest automaton; on equal content the first wins.
+  // Hugging Face matches all tokens in one leftmost-longest automaton; on equal content the first
+  // wins.
   for (std::size_t i = 0; i < vocabulary.tokens_.size(); ++i) {
     const added_token& token = vocabulary.tokens_[i];
     auto index = static_cast<std::int32_t>(i);
@@ -87,7 +90,8 @@ result<added_vocabulary> added_vocabulary::from_json(const nlohmann::json& spec,
   return vocabulary;
 }
 
-void added_vocabulary::split(std::string_view text, bool normalized_pass, std::vector<text_split>& splits) const {
+void added_vocabulary::split(std::string_view text, bool normalized_pass,
+                             std::vector<text_split>& splits) const {
   const trie& tokens_trie = normalized_pass ? normalized_trie_ : raw_trie_;
   if (tokens_trie.nodes.empty()) {
     if (!text.empty()) splits.push_back({text, std::nullopt});
@@ -114,7 +118,8 @@ void added_vocabulary::split(std::string_view text, bool normalized_pass, std::v
     if (token.lstrip) {
       std::size_t new_start = start;
       while (new_start > 0 && is_unicode_whitespace(last_code_point(text, new_start))) {
-        do --new_start; while (new_start > 0 && (static_cast<unsigned char>(text[new_start]) & 0xC0) == 0x80);
+        do --new_start;
+        while (new_start > 0 && (static_cast<unsigned char>(text[new_start]) & 0xC0) == 0x80);
       }
       start = std::max(new_start, start_offset);
     }
@@ -123,7 +128,8 @@ void added_vocabulary::split(std::string_view text, bool normalized_pass, std::v
         stop += utf8_sequence_length(static_cast<unsigned char>(text[stop]));
       }  // like Hugging Face, the search goes on from the end of the match itself
     }
-    if (start_offset < start) splits.push_back({text.substr(start_offset, start - start_offset), std::nullopt});
+    if (start_offset < start)
+      splits.push_back({text.substr(start_offset, start - start_offset), std::nullopt});
     splits.push_back({text.substr(start, stop - start), token.id});
     start_offset = stop;
   }

@@ -16,14 +16,17 @@ std::string optional_string(const nlohmann::json& spec, const char* key) {
 }
 
 // One merge rule as its two parts: "a b" (split at the first space) or ["a", "b"].
-result<std::pair<std::string, std::string>> merge_parts(const nlohmann::json& entry, const std::filesystem::path& file) {
-  if (entry.is_array() && entry.size() == 2) return std::pair{entry[0].get<std::string>(), entry[1].get<std::string>()};
+result<std::pair<std::string, std::string>> merge_parts(const nlohmann::json& entry,
+                                                        const std::filesystem::path& file) {
+  if (entry.is_array() && entry.size() == 2)
+    return std::pair{entry[0].get<std::string>(), entry[1].get<std::string>()};
   if (entry.is_string()) {
     const auto& text = entry.get_ref<const std::string&>();
     std::size_t space = text.find(' ');
     if (space != std::string::npos) return std::pair{text.substr(0, space), text.substr(space + 1)};
   }
-  return make_error(errc::parse_error, "{}: model.merges entry {} is neither \"a b\" nor [\"a\", \"b\"]",
+  return make_error(errc::parse_error,
+                    "{}: model.merges entry {} is neither \"a b\" nor [\"a\", \"b\"]",
                     file.string(), entry.dump());
 }
 
@@ -62,19 +65,25 @@ const bpe_model::merge* bpe_model::merge_map::find(std::uint64_t key) const {
   }
 }
 
-result<bpe_model> bpe_model::from_json(const nlohmann::json& spec, const std::filesystem::path& file) {
+result<bpe_model> bpe_model::from_json(const nlohmann::json& spec,
+                                       const std::filesystem::path& file) {
   std::string type = spec.value("type", "BPE");
   if (type != "BPE") {
-    return make_error(errc::unsupported, "{}: model type '{}' is not supported (only BPE)", file.string(), type);
+    return make_error(errc::unsupported, "{}: model type '{}' is not supported (only BPE)",
+                      file.string(), type);
   }
-  if (auto dropout = spec.find("dropout"); dropout != spec.end() && !dropout->is_null() && dropout->get<double>() != 0.0) {
-    return make_error(errc::unsupported, "{}: BPE dropout {} is not supported", file.string(), dropout->dump());
+  if (auto dropout = spec.find("dropout");
+      dropout != spec.end() && !dropout->is_null() && dropout->get<double>() != 0.0) {
+    return make_error(errc::unsupported, "{}: BPE dropout {} is not supported", file.string(),
+                      dropout->dump());
   }
   bpe_model model;
-  for (const auto& [token, id] : spec.at("vocab").items()) model.vocab_.emplace(token, id.get<token_id>());
+  for (const auto& [token, id] : spec.at("vocab").items())
+    model.vocab_.emplace(token, id.get<token_id>());
   model.char_ids_.assign(0x10000, -1);
   for (const auto& [token, id] : model.vocab_) {
-    if (token.empty() || utf8_sequence_length(static_cast<unsigned char>(token[0])) != token.size()) continue;
+    if (token.empty() || utf8_sequence_length(static_cast<unsigned char>(token[0])) != token.size())
+      continue;
     char32_t code_point = utf8_decode_at(token, 0);
     if (code_point < model.char_ids_.size()) model.char_ids_[code_point] = id;
   }
@@ -85,13 +94,16 @@ result<bpe_model> bpe_model::from_json(const nlohmann::json& spec, const std::fi
   model.byte_fallback_ = spec.value("byte_fallback", false);
   if (std::string unk = optional_string(spec, "unk_token"); !unk.empty()) {
     auto id = model.token_to_id(unk);
-    if (!id) return make_error(errc::parse_error, "{}: model.unk_token '{}' is not in the vocab", file.string(), unk);
+    if (!id)
+      return make_error(errc::parse_error, "{}: model.unk_token '{}' is not in the vocab",
+                        file.string(), unk);
     model.unk_id_ = *id;
   }
   if (model.byte_fallback_) {
     for (int byte = 0; byte < 256; ++byte) {
       auto id = model.token_to_id(fmt::format("<0x{:02X}>", byte));
-      // Like Hugging Face, a byte missing from the vocab only disables the fallback for words needing it.
+      // Like Hugging Face, a byte missing from the vocab only disables the fallback for words
+      // needing it.
       model.byte_fallback_ids_[static_cast<std::size_t>(byte)] = id.value_or(-1);
     }
   }
@@ -102,13 +114,16 @@ result<bpe_model> bpe_model::from_json(const nlohmann::json& spec, const std::fi
     TROUPE_ASSIGN_OR_RETURN(auto parts, merge_parts(merges[rank], file));
     auto left = model.token_to_id(parts.first);
     auto right = model.token_to_id(parts.second);
-    std::string merged = parts.first + parts.second.substr(std::min(prefix_size, parts.second.size()));
+    std::string merged =
+        parts.first + parts.second.substr(std::min(prefix_size, parts.second.size()));
     auto merged_id = model.token_to_id(merged);
     if (!left || !right || !merged_id) {
-      return make_error(errc::parse_error, "{}: model.merges[{}] ('{}' '{}') uses a token missing from the vocab",
+      return make_error(errc::parse_error,
+                        "{}: model.merges[{}] ('{}' '{}') uses a token missing from the vocab",
                         file.string(), rank, parts.first, parts.second);
     }
-    model.merges_.insert(pair_key(*left, *right), merge{static_cast<std::uint32_t>(rank), *merged_id});
+    model.merges_.insert(pair_key(*left, *right),
+                         merge{static_cast<std::uint32_t>(rank), *merged_id});
   }
   return model;
 }
@@ -134,10 +149,13 @@ const bpe_model::merge* bpe_model::find_merge(token_id left, token_id right) con
 void bpe_model::initial_symbols(std::string_view word, std::vector<symbol>& symbols) const {
   symbols.clear();
   std::optional<token_id> pending_unk;  // an unknown (possibly fused) not yet added
-  auto add = [&](token_id id) { symbols.push_back({id, static_cast<std::int32_t>(symbols.size()) - 1, -1, true}); };
+  auto add = [&](token_id id) {
+    symbols.push_back({id, static_cast<std::int32_t>(symbols.size()) - 1, -1, true});
+  };
   std::string piece;
   for (std::size_t pos = 0; pos < word.size();) {
-    std::size_t length = std::min(utf8_sequence_length(static_cast<unsigned char>(word[pos])), word.size() - pos);
+    std::size_t length =
+        std::min(utf8_sequence_length(static_cast<unsigned char>(word[pos])), word.size() - pos);
     std::string_view character = word.substr(pos, length);
     std::optional<token_id> id;
     if (continuing_subword_prefix_.empty() && end_of_word_suffix_.empty()) {
@@ -158,7 +176,8 @@ void bpe_model::initial_symbols(std::string_view word, std::vector<symbol>& symb
     }
     if (byte_fallback_) {
       bool all_bytes = true;
-      for (char c : character) all_bytes = all_bytes && byte_fallback_ids_[static_cast<unsigned char>(c)] >= 0;
+      for (char c : character)
+        all_bytes = all_bytes && byte_fallback_ids_[static_cast<unsigned char>(c)] >= 0;
       if (all_bytes) {
         // Hugging Face adds the byte tokens without flushing a pending unknown first.
         for (char c : character) add(byte_fallback_ids_[static_cast<unsigned char>(c)]);
@@ -171,7 +190,8 @@ void bpe_model::initial_symbols(std::string_view word, std::vector<symbol>& symb
     }
   }
   if (pending_unk) add(*pending_unk);
-  for (std::size_t i = 0; i + 1 < symbols.size(); ++i) symbols[i].next = static_cast<std::int32_t>(i + 1);
+  for (std::size_t i = 0; i + 1 < symbols.size(); ++i)
+    symbols[i].next = static_cast<std::int32_t>(i + 1);
 }
 
 void bpe_model::merge_all_by_scan(std::vector<symbol>& symbols) const {
@@ -223,8 +243,10 @@ void bpe_model::merge_all(std::vector<symbol>& symbols) const {
   auto push_pair = [&](std::int32_t pos) {
     std::int32_t next = symbols[static_cast<std::size_t>(pos)].next;
     if (next < 0) return;
-    if (const merge* m = find_merge(symbols[static_cast<std::size_t>(pos)].id, symbols[static_cast<std::size_t>(next)].id)) {
-      queue.push({m->rank, pos, m->new_id, symbols[static_cast<std::size_t>(pos)].id, symbols[static_cast<std::size_t>(next)].id});
+    if (const merge* m = find_merge(symbols[static_cast<std::size_t>(pos)].id,
+                                    symbols[static_cast<std::size_t>(next)].id)) {
+      queue.push({m->rank, pos, m->new_id, symbols[static_cast<std::size_t>(pos)].id,
+                  symbols[static_cast<std::size_t>(next)].id});
     }
   };
   for (std::size_t i = 0; i + 1 < symbols.size(); ++i) push_pair(static_cast<std::int32_t>(i));

@@ -21,7 +21,9 @@ namespace troupe::tokenizer_detail {
 // std::hash<std::string_view> for heterogeneous lookup of std::string keys.
 struct string_hash {
   using is_transparent = void;
-  std::size_t operator()(std::string_view text) const { return std::hash<std::string_view>{}(text); }
+  std::size_t operator()(std::string_view text) const {
+    return std::hash<std::string_view>{}(text);
+  }
 };
 using vocab_map = std::unordered_map<std::string, token_id, string_hash, std::equal_to<>>;
 
@@ -47,12 +49,15 @@ class bpe_model {
   class merge_map {
    public:
     void reserve(std::size_t num_merges);
-    void insert(std::uint64_t key, merge value);  // a repeated key keeps the last value, as in Hugging Face
+    void insert(std::uint64_t key,
+                merge value);  // a repeated key keeps the last value, as in Hugging Face
     const merge* find(std::uint64_t key) const;
 
    private:
     static constexpr std::uint64_t empty_key = ~std::uint64_t{0};  // ids are never negative
-    std::size_t slot(std::uint64_t key) const { return static_cast<std::size_t>((key * 0x9E3779B97F4A7C15ULL) >> shift_); }
+    std::size_t slot(std::uint64_t key) const {
+      return static_cast<std::size_t>((key * 0x9E3779B97F4A7C15ULL) >> shift_);
+    }
     std::vector<std::uint64_t> keys_;
     std::vector<merge> values_;
     int shift_ = 64;
@@ -65,7 +70,8 @@ class bpe_model {
   };
 
   static std::uint64_t pair_key(token_id left, token_id right) {
-    return (static_cast<std::uint64_t>(static_cast<std::uint32_t>(left)) << 32) | static_cast<std::uint32_t>(right);
+    return (static_cast<std::uint64_t>(static_cast<std::uint32_t>(left)) << 32) |
+           static_cast<std::uint32_t>(right);
   }
   const merge* find_merge(token_id left, token_id right) const;
   // The initial symbols of `word`: one per character, byte-fallback bytes, or (fused) unknowns.

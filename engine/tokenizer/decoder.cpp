@@ -10,7 +10,8 @@ namespace {
 constexpr std::string_view replacement_char = "\xEF\xBF\xBD";  // U+FFFD
 
 std::string replace_all(std::string text, std::string_view pattern, std::string_view content) {
-  for (std::size_t pos = text.find(pattern); pos != std::string::npos; pos = text.find(pattern, pos + content.size())) {
+  for (std::size_t pos = text.find(pattern); pos != std::string::npos;
+       pos = text.find(pattern, pos + content.size())) {
     text.replace(pos, pattern.size(), content);
   }
   return text;
@@ -32,17 +33,20 @@ std::int16_t fallback_byte(std::string_view token) {
 
 }  // namespace
 
-result<decoder> decoder::from_json(const nlohmann::json& spec, const std::vector<std::string>& id_to_token,
+result<decoder> decoder::from_json(const nlohmann::json& spec,
+                                   const std::vector<std::string>& id_to_token,
                                    const std::filesystem::path& file) {
   decoder result_decoder;
   if (!spec.is_null()) {
     if (spec.at("type").get<std::string>() == "Sequence") {
       result_decoder.kind_ = kind::pieces;
-      for (const auto& child : spec.at("decoders")) TROUPE_RETURN_IF_ERROR(result_decoder.add_stage(child, file));
+      for (const auto& child : spec.at("decoders"))
+        TROUPE_RETURN_IF_ERROR(result_decoder.add_stage(child, file));
     } else {
       TROUPE_RETURN_IF_ERROR(result_decoder.add_stage(spec, file));
       if (result_decoder.kind_ != kind::byte_level) {
-        return make_error(errc::unsupported, "{}: decoder {} is not supported on its own", file.string(), spec.dump());
+        return make_error(errc::unsupported, "{}: decoder {} is not supported on its own",
+                          file.string(), spec.dump());
       }
     }
   }
@@ -53,17 +57,20 @@ result<decoder> decoder::from_json(const nlohmann::json& spec, const std::vector
 status decoder::add_stage(const nlohmann::json& spec, const std::filesystem::path& file) {
   std::string type = spec.at("type").get<std::string>();
   auto out_of_order = [&] {
-    return make_error(errc::unsupported, "{}: decoder {} in this position of the Sequence is not supported",
+    return make_error(errc::unsupported,
+                      "{}: decoder {} in this position of the Sequence is not supported",
                       file.string(), type);
   };
   if (type == "Replace") {
     if (seen_join_ || byte_fallback_ || !strip_content_.empty()) return out_of_order();
     const auto& pattern = spec.at("pattern");
     if (!pattern.contains("String") || pattern.at("String").get<std::string>().empty()) {
-      return make_error(errc::unsupported, "{}: decoder Replace with pattern {} is not supported (only String)",
+      return make_error(errc::unsupported,
+                        "{}: decoder Replace with pattern {} is not supported (only String)",
                         file.string(), pattern.dump());
     }
-    replacements_.emplace_back(pattern.at("String").get<std::string>(), spec.at("content").get<std::string>());
+    replacements_.emplace_back(pattern.at("String").get<std::string>(),
+                               spec.at("content").get<std::string>());
   } else if (type == "ByteFallback") {
     if (seen_join_ || byte_fallback_ || !strip_content_.empty()) return out_of_order();
     byte_fallback_ = true;
@@ -71,21 +78,24 @@ status decoder::add_stage(const nlohmann::json& spec, const std::filesystem::pat
     if (seen_join_ || !strip_content_.empty()) return out_of_order();
     seen_join_ = true;
   } else if (type == "ByteLevel") {
-    if (seen_join_ || byte_fallback_ || !replacements_.empty() || !strip_content_.empty()) return out_of_order();
+    if (seen_join_ || byte_fallback_ || !replacements_.empty() || !strip_content_.empty())
+      return out_of_order();
     seen_join_ = true;
     kind_ = kind::byte_level;
   } else if (type == "Strip") {
     // After a join the text is one string, so the strip applies to the whole text once.
     if (!seen_join_ || !strip_content_.empty()) return out_of_order();
     strip_content_ = spec.at("content").get<std::string>();
-    if (strip_content_.empty() || utf8_sequence_length(static_cast<unsigned char>(strip_content_[0])) != strip_content_.size()) {
-      return make_error(errc::parse_error, "{}: decoder Strip content '{}' is not one character", file.string(),
-                        strip_content_);
+    if (strip_content_.empty() || utf8_sequence_length(static_cast<unsigned char>(
+                                      strip_content_[0])) != strip_content_.size()) {
+      return make_error(errc::parse_error, "{}: decoder Strip content '{}' is not one character",
+                        file.string(), strip_content_);
     }
     num_strip_start_ = spec.value("start", std::size_t{0});
     num_strip_stop_ = spec.value("stop", std::size_t{0});
   } else {
-    return make_error(errc::unsupported, "{}: decoder type '{}' is not supported", file.string(), type);
+    return make_error(errc::unsupported, "{}: decoder type '{}' is not supported", file.string(),
+                      type);
   }
   return ok();
 }
@@ -99,7 +109,8 @@ void decoder::precompute(const std::vector<std::string>& id_to_token) {
     if (kind_ == kind::byte_level) {
       // Every character maps to a byte; a token with any other character keeps its own bytes.
       bool all_mapped = true;
-      for (std::size_t pos = 0; pos < token.size() && all_mapped; pos += utf8_sequence_length(static_cast<unsigned char>(token[pos]))) {
+      for (std::size_t pos = 0; pos < token.size() && all_mapped;
+           pos += utf8_sequence_length(static_cast<unsigned char>(token[pos]))) {
         int byte = byte_level_byte(utf8_decode_at(token, pos));
         all_mapped = byte >= 0;
         piece += static_cast<char>(byte);
@@ -108,7 +119,8 @@ void decoder::precompute(const std::vector<std::string>& id_to_token) {
       continue;
     }
     piece = token;
-    for (const auto& [pattern, content] : replacements_) piece = replace_all(std::move(piece), pattern, content);
+    for (const auto& [pattern, content] : replacements_)
+      piece = replace_all(std::move(piece), pattern, content);
     if (!byte_by_id_.empty()) byte_by_id_[id] = fallback_byte(piece);
   }
 }

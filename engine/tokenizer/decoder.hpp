@@ -24,7 +24,8 @@ namespace troupe::tokenizer_detail {
 class decoder {
  public:
   // `spec` is the "decoder" value; `id_to_token` lists every token by id ("" for unused ids).
-  static result<decoder> from_json(const nlohmann::json& spec, const std::vector<std::string>& id_to_token,
+  static result<decoder> from_json(const nlohmann::json& spec,
+                                   const std::vector<std::string>& id_to_token,
                                    const std::filesystem::path& file);
 
  private:
@@ -35,10 +36,11 @@ class decoder {
   void precompute(const std::vector<std::string>& id_to_token);
 
   kind kind_ = kind::joined_with_space;
-  std::vector<std::pair<std::string, std::string>> replacements_;  // pieces: per-token (pattern, content)
-  bool byte_fallback_ = false;                                     // pieces: <0xNN> tokens are bytes
-  bool seen_join_ = false;                                         // Fuse or ByteLevel already added
-  std::string strip_content_;                                      // one character, empty when no Strip
+  std::vector<std::pair<std::string, std::string>>
+      replacements_;                 // pieces: per-token (pattern, content)
+  bool byte_fallback_ = false;       // pieces: <0xNN> tokens are bytes
+  bool seen_join_ = false;           // Fuse or ByteLevel already added
+  std::string strip_content_;        // one character, empty when no Strip
   std::size_t num_strip_start_ = 0;  // leading strip_content_ characters removed from the text
   std::size_t num_strip_stop_ = 0;   // trailing strip_content_ characters removed from the text
   // Per id: the text (pieces, joined_with_space) or bytes (byte_level) a token contributes.
@@ -51,7 +53,8 @@ class decoder {
 // Hugging Face's decode of all the ids. Ids must be valid for the decoder (the caller filters).
 class decode_stream {
  public:
-  explicit decode_stream(const decoder& owner) : decoder_(&owner), num_strip_start_left_(owner.num_strip_start_) {}
+  explicit decode_stream(const decoder& owner)
+      : decoder_(&owner), num_strip_start_left_(owner.num_strip_start_) {}
 
   void push(token_id id, std::string& out);
   void finish(std::string& out);
@@ -61,7 +64,8 @@ class decode_stream {
   void flush_byte_run(std::string& out);
 
   const decoder* decoder_;
-  std::string pending_bytes_;  // byte_level: an incomplete UTF-8 tail; pieces: the current <0xNN> run
+  std::string
+      pending_bytes_;  // byte_level: an incomplete UTF-8 tail; pieces: the current <0xNN> run
   std::size_t num_strip_start_left_;
   bool stripping_start_ = true;
   std::size_t num_held_strip_ = 0;  // trailing strip characters held back (at most num_strip_stop_)

@@ -5,9 +5,7 @@
 namespace troupe {
 
 incremental_detokenizer::incremental_detokenizer(const tokenizer& tok, bool skip_special_tokens)
-    : state_(tok.state_),
-      stream_(state_->dec),
-      skip_special_tokens_(skip_special_tokens) {}
+    : state_(tok.state_), stream_(state_->dec), skip_special_tokens_(skip_special_tokens) {}
 
 std::string incremental_detokenizer::push(token_id id) {
   std::string text;

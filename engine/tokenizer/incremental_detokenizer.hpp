@@ -11,9 +11,9 @@
 namespace troupe {
 
 // Push token ids one at a time; each push returns the text that became final. No push returns a
-// partial UTF-8 character: bytes of <0xNN> fallback tokens and byte-level pieces are held back until
-// they resolve (a run of <0xNN> tokens resolves when the run ends, because Hugging Face decides its
-// validity over the whole run). The concatenation of every push() and flush() equals
+// partial UTF-8 character: bytes of <0xNN> fallback tokens and byte-level pieces are held back
+// until they resolve (a run of <0xNN> tokens resolves when the run ends, because Hugging Face
+// decides its validity over the whole run). The concatenation of every push() and flush() equals
 // tok.decode(all ids, skip_special_tokens), SentencePiece's leading-space strip included.
 // Shares the tokenizer's tables, so it may outlive `tok`.
 class incremental_detokenizer {

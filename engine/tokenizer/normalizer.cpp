@@ -3,8 +3,8 @@
 #include <cstdlib>
 #include <memory>
 
-#include <nlohmann/json.hpp>
 #include <utf8proc.h>
+#include <nlohmann/json.hpp>
 
 namespace troupe::tokenizer_detail {
 namespace {
@@ -41,7 +41,8 @@ std::string replace_all(std::string_view text, std::string_view pattern, std::st
 
 }  // namespace
 
-result<normalizer> normalizer::from_json(const nlohmann::json& spec, const std::filesystem::path& file) {
+result<normalizer> normalizer::from_json(const nlohmann::json& spec,
+                                         const std::filesystem::path& file) {
   normalizer result_normalizer;
   if (spec.is_null()) return result_normalizer;
   TROUPE_RETURN_IF_ERROR(result_normalizer.add_steps(spec, file));
@@ -57,14 +58,17 @@ status normalizer::add_steps(const nlohmann::json& spec, const std::filesystem::
   } else if (type == "Replace") {
     const auto& pattern = spec.at("pattern");
     if (!pattern.contains("String")) {
-      return make_error(errc::unsupported, "{}: normalizer Replace with pattern {} is not supported (only String)",
+      return make_error(errc::unsupported,
+                        "{}: normalizer Replace with pattern {} is not supported (only String)",
                         file.string(), pattern.dump());
     }
     std::string searched = pattern.at("String").get<std::string>();
     if (searched.empty()) {
-      return make_error(errc::parse_error, "{}: normalizer Replace has an empty pattern", file.string());
+      return make_error(errc::parse_error, "{}: normalizer Replace has an empty pattern",
+                        file.string());
     }
-    steps_.push_back({step_kind::replace, std::move(searched), spec.at("content").get<std::string>()});
+    steps_.push_back(
+        {step_kind::replace, std::move(searched), spec.at("content").get<std::string>()});
   } else if (type == "NFC") {
     steps_.push_back({step_kind::nfc, {}, {}});
   } else if (type == "NFD") {
@@ -74,7 +78,8 @@ status normalizer::add_steps(const nlohmann::json& spec, const std::filesystem::
   } else if (type == "NFKD") {
     steps_.push_back({step_kind::nfkd, {}, {}});
   } else {
-    return make_error(errc::unsupported, "{}: normalizer type '{}' is not supported", file.string(), type);
+    return make_error(errc::unsupported, "{}: normalizer type '{}' is not supported", file.string(),
+                      type);
   }
   return ok();
 }
@@ -86,9 +91,15 @@ std::string normalizer::apply(std::string_view text) const {
       case step_kind::prepend:
         if (!current.empty()) current.insert(0, s.pattern);
         break;
-      case step_kind::replace: current = replace_all(current, s.pattern, s.content); break;
-      case step_kind::nfc: current = unicode_normalize(current, UTF8PROC_COMPOSE); break;
-      case step_kind::nfd: current = unicode_normalize(current, UTF8PROC_DECOMPOSE); break;
+      case step_kind::replace:
+        current = replace_all(current, s.pattern, s.content);
+        break;
+      case step_kind::nfc:
+        current = unicode_normalize(current, UTF8PROC_COMPOSE);
+        break;
+      case step_kind::nfd:
+        current = unicode_normalize(current, UTF8PROC_DECOMPOSE);
+        break;
       case step_kind::nfkc:
         current = unicode_normalize(current, UTF8PROC_COMPOSE | UTF8PROC_COMPAT);
         break;

@@ -17,7 +17,8 @@ namespace troupe::tokenizer_detail {
 class normalizer {
  public:
   // `spec` is the "normalizer" value; `file` names the tokenizer.json in errors.
-  static result<normalizer> from_json(const nlohmann::json& spec, const std::filesystem::path& file);
+  static result<normalizer> from_json(const nlohmann::json& spec,
+                                      const std::filesystem::path& file);
 
   bool is_identity() const { return steps_.empty(); }
 

@@ -12,20 +12,23 @@ namespace troupe::tokenizer_detail {
 // Owns one compiled PCRE2 pattern; matching is thread-safe (match data is per call).
 class compiled_regex {
  public:
-  static result<std::shared_ptr<const compiled_regex>> compile(std::string_view pattern, bool literal,
+  static result<std::shared_ptr<const compiled_regex>> compile(std::string_view pattern,
+                                                               bool literal,
                                                                const std::filesystem::path& file) {
     int error_code = 0;
     PCRE2_SIZE error_offset = 0;
     std::uint32_t options = PCRE2_UTF | PCRE2_UCP | (literal ? PCRE2_LITERAL : 0U);
-    pcre2_code* code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern.data()), pattern.size(), options,
-                                     &error_code, &error_offset, nullptr);
+    pcre2_code* code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern.data()), pattern.size(),
+                                     options, &error_code, &error_offset, nullptr);
     if (code == nullptr) {
       PCRE2_UCHAR message[256];
       pcre2_get_error_message(error_code, message, sizeof(message));
-      return make_error(errc::parse_error, "{}: pre_tokenizer regex '{}' does not compile at offset {}: {}",
-                        file.string(), pattern, error_offset, reinterpret_cast<const char*>(message));
+      return make_error(
+          errc::parse_error, "{}: pre_tokenizer regex '{}' does not compile at offset {}: {}",
+          file.string(), pattern, error_offset, reinterpret_cast<const char*>(message));
     }
-    pcre2_jit_compile(code, PCRE2_JIT_COMPLETE);  // falls back to the interpreter when JIT is unavailable
+    pcre2_jit_compile(code,
+                      PCRE2_JIT_COMPLETE);  // falls back to the interpreter when JIT is unavailable
     return std::shared_ptr<const compiled_regex>(new compiled_regex(code));
   }
 
@@ -43,7 +46,8 @@ class compiled_regex {
     std::size_t previous_end = 0;
     std::size_t search_from = 0;
     while (search_from < text.size()) {
-      int rc = pcre2_match(code_, subject, text.size(), search_from, PCRE2_NO_UTF_CHECK, match.get(), nullptr);
+      int rc = pcre2_match(code_, subject, text.size(), search_from, PCRE2_NO_UTF_CHECK,
+                           match.get(), nullptr);
       if (rc < 0) break;  // PCRE2_ERROR_NOMATCH (limits cannot be hit by these patterns)
       const PCRE2_SIZE* ovector = pcre2_get_ovector_pointer(match.get());
       std::size_t begin = ovector[0];
@@ -73,7 +77,8 @@ constexpr std::string_view gpt2_pattern =
 
 }  // namespace
 
-result<pre_tokenizer> pre_tokenizer::from_json(const nlohmann::json& spec, const std::filesystem::path& file) {
+result<pre_tokenizer> pre_tokenizer::from_json(const nlohmann::json& spec,
+                                               const std::filesystem::path& file) {
   pre_tokenizer result_pre_tokenizer;
   if (spec.is_null()) return result_pre_tokenizer;
   TROUPE_RETURN_IF_ERROR(result_pre_tokenizer.add_stages(spec, file));
@@ -83,19 +88,23 @@ result<pre_tokenizer> pre_tokenizer::from_json(const nlohmann::json& spec, const
 status pre_tokenizer::add_stages(const nlohmann::json& spec, const std::filesystem::path& file) {
   std::string type = spec.at("type").get<std::string>();
   if (type == "Sequence") {
-    for (const auto& child : spec.at("pretokenizers")) TROUPE_RETURN_IF_ERROR(add_stages(child, file));
+    for (const auto& child : spec.at("pretokenizers"))
+      TROUPE_RETURN_IF_ERROR(add_stages(child, file));
     return ok();
   }
   stage s;
   if (type == "Split") {
     const auto& pattern = spec.at("pattern");
     bool literal = pattern.contains("String");
-    std::string text = literal ? pattern.at("String").get<std::string>() : pattern.at("Regex").get<std::string>();
+    std::string text =
+        literal ? pattern.at("String").get<std::string>() : pattern.at("Regex").get<std::string>();
     TROUPE_ASSIGN_OR_RETURN(s.regex, compiled_regex::compile(text, literal, file));
     std::string behavior = spec.at("behavior").get<std::string>();
     if (behavior != "Isolated" && behavior != "Removed") {
-      return make_error(errc::unsupported, "{}: pre_tokenizer Split behavior '{}' is not supported (Isolated, Removed)",
-                        file.string(), behavior);
+      return make_error(
+          errc::unsupported,
+          "{}: pre_tokenizer Split behavior '{}' is not supported (Isolated, Removed)",
+          file.string(), behavior);
     }
     s.remove_matches = behavior == "Removed";
     s.invert = spec.value("invert", false);
@@ -106,7 +115,8 @@ status pre_tokenizer::add_stages(const nlohmann::json& spec, const std::filesyst
       TROUPE_ASSIGN_OR_RETURN(s.regex, compiled_regex::compile(gpt2_pattern, false, file));
     }
   } else {
-    return make_error(errc::unsupported, "{}: pre_tokenizer type '{}' is not supported", file.string(), type);
+    return make_error(errc::unsupported, "{}: pre_tokenizer type '{}' is not supported",
+                      file.string(), type);
   }
   stages_.push_back(std::move(s));
   return ok();
@@ -120,10 +130,12 @@ void pre_tokenizer::split(std::string_view text, std::vector<std::string>& words
   for (const stage& s : stages_) apply(s, words, scratch);
 }
 
-void pre_tokenizer::apply(const stage& s, std::vector<std::string>& words, std::vector<std::string>& scratch) const {
+void pre_tokenizer::apply(const stage& s, std::vector<std::string>& words,
+                          std::vector<std::string>& scratch) const {
   scratch.clear();
   for (std::string& word : words) {
-    if (s.prefix_space && word.front() != ' ') word = ' ' + word;  // (insert(0, " ") trips g++ 12's -Wrestrict)
+    if (s.prefix_space && word.front() != ' ')
+      word = ' ' + word;  // (insert(0, " ") trips g++ 12's -Wrestrict)
     if (!s.regex) {
       scratch.push_back(std::move(word));
       continue;

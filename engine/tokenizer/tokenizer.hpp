@@ -48,7 +48,8 @@ class tokenizer {
 
  private:
   friend class incremental_detokenizer;
-  explicit tokenizer(std::shared_ptr<const tokenizer_detail::tokenizer_state> state) : state_(std::move(state)) {}
+  explicit tokenizer(std::shared_ptr<const tokenizer_detail::tokenizer_state> state)
+      : state_(std::move(state)) {}
 
   std::shared_ptr<const tokenizer_detail::tokenizer_state> state_;
 };

@@ -13,7 +13,7 @@
 namespace troupe {
 
 struct named_chat_template {
-  std::string name;  // "default" for a plain string chat_template
+  std::string name;    // "default" for a plain string chat_template
   std::string source;  // Jinja2 text
 };
 

@@ -23,17 +23,20 @@ struct tokenizer_state {
   bpe_model model;
   added_vocabulary added;
   decoder dec;
-  std::vector<token_id> prefix_ids;  // post-processor ids before the text (add_special_tokens)
-  std::vector<token_id> suffix_ids;  // post-processor ids after the text (add_special_tokens)
+  std::vector<token_id> prefix_ids;       // post-processor ids before the text (add_special_tokens)
+  std::vector<token_id> suffix_ids;       // post-processor ids after the text (add_special_tokens)
   std::vector<std::string> id_to_token;   // size vocab_size(); "" where no token has the id
   std::vector<std::uint8_t> known_by_id;  // 1 where some token has the id
   std::vector<std::uint8_t> special_by_id;
   vocab_map added_by_content;
 
   bool is_known(token_id id) const {
-    return id >= 0 && static_cast<std::size_t>(id) < known_by_id.size() && known_by_id[static_cast<std::size_t>(id)] != 0;
+    return id >= 0 && static_cast<std::size_t>(id) < known_by_id.size() &&
+           known_by_id[static_cast<std::size_t>(id)] != 0;
   }
-  bool is_special(token_id id) const { return is_known(id) && special_by_id[static_cast<std::size_t>(id)] != 0; }
+  bool is_special(token_id id) const {
+    return is_known(id) && special_by_id[static_cast<std::size_t>(id)] != 0;
+  }
 };
 
 }  // namespace troupe::tokenizer_detail

@@ -10,11 +10,16 @@ constexpr std::string_view replacement_char = "\xEF\xBF\xBD";  // U+FFFD
 // Valid range of the second byte of a sequence led by `lead` (RFC 3629 table).
 bool second_byte_ok(unsigned char lead, unsigned char byte) {
   switch (lead) {
-    case 0xE0: return byte >= 0xA0 && byte <= 0xBF;
-    case 0xED: return byte >= 0x80 && byte <= 0x9F;
-    case 0xF0: return byte >= 0x90 && byte <= 0xBF;
-    case 0xF4: return byte >= 0x80 && byte <= 0x8F;
-    default: return byte >= 0x80 && byte <= 0xBF;
+    case 0xE0:
+      return byte >= 0xA0 && byte <= 0xBF;
+    case 0xED:
+      return byte >= 0x80 && byte <= 0x9F;
+    case 0xF0:
+      return byte >= 0x90 && byte <= 0xBF;
+    case 0xF4:
+      return byte >= 0x80 && byte <= 0x8F;
+    default:
+      return byte >= 0x80 && byte <= 0xBF;
   }
 }
 
@@ -46,14 +51,20 @@ std::size_t utf8_sequence_length(unsigned char lead) {
 }
 
 char32_t utf8_decode_at(std::string_view text, std::size_t pos) {
-  auto byte = [&](std::size_t i) { return static_cast<char32_t>(static_cast<unsigned char>(text[pos + i])); };
+  auto byte = [&](std::size_t i) {
+    return static_cast<char32_t>(static_cast<unsigned char>(text[pos + i]));
+  };
   char32_t lead = byte(0);
   switch (utf8_sequence_length(static_cast<unsigned char>(lead))) {
-    case 2: return ((lead & 0x1F) << 6) | (byte(1) & 0x3F);
-    case 3: return ((lead & 0x0F) << 12) | ((byte(1) & 0x3F) << 6) | (byte(2) & 0x3F);
+    case 2:
+      return ((lead & 0x1F) << 6) | (byte(1) & 0x3F);
+    case 3:
+      return ((lead & 0x0F) << 12) | ((byte(1) & 0x3F) << 6) | (byte(2) & 0x3F);
     case 4:
-      return ((lead & 0x07) << 18) | ((byte(1) & 0x3F) << 12) | ((byte(2) & 0x3F) << 6) | (byte(3) & 0x3F);
-    default: return lead;
+      return ((lead & 0x07) << 18) | ((byte(1) & 0x3F) << 12) | ((byte(2) & 0x3F) << 6) |
+             (byte(3) & 0x3F);
+    default:
+      return lead;
   }
 }
 
@@ -142,9 +153,14 @@ bool is_unicode_whitespace(char32_t cp) {
 
 bool is_unicode_alphanumeric(char32_t cp) {
   switch (utf8proc_category(static_cast<utf8proc_int32_t>(cp))) {
-    case UTF8PROC_CATEGORY_LU: case UTF8PROC_CATEGORY_LL: case UTF8PROC_CATEGORY_LT:
-    case UTF8PROC_CATEGORY_LM: case UTF8PROC_CATEGORY_LO: case UTF8PROC_CATEGORY_ND:
-    case UTF8PROC_CATEGORY_NL: case UTF8PROC_CATEGORY_NO:
+    case UTF8PROC_CATEGORY_LU:
+    case UTF8PROC_CATEGORY_LL:
+    case UTF8PROC_CATEGORY_LT:
+    case UTF8PROC_CATEGORY_LM:
+    case UTF8PROC_CATEGORY_LO:
+    case UTF8PROC_CATEGORY_ND:
+    case UTF8PROC_CATEGORY_NL:
+    case UTF8PROC_CATEGORY_NO:
       return true;
     default:
       return false;
@@ -156,7 +172,8 @@ const std::array<std::string, 256>& byte_level_chars() {
     std::array<std::string, 256> result;
     auto table = make_char_to_byte();
     for (std::size_t cp = 0; cp < table.size(); ++cp) {
-      if (table[cp] >= 0) utf8_append(result[static_cast<std::size_t>(table[cp])], static_cast<char32_t>(cp));
+      if (table[cp] >= 0)
+        utf8_append(result[static_cast<std::size_t>(table[cp])], static_cast<char32_t>(cp));
     }
     return result;
   }();

@@ -34,7 +34,8 @@ TEST_P(incremental_detokenizer_test, streams_every_corpus_string_exactly_as_a_fu
     auto ids = c.at("ids").get<std::vector<token_id>>();
     for (bool skip : {false, true}) {
       streamed result = stream(tok(), ids, skip);
-      EXPECT_EQ(result.text, tok().decode(ids, skip)) << "text: " << c.at("text") << " skip: " << skip;
+      EXPECT_EQ(result.text, tok().decode(ids, skip))
+          << "text: " << c.at("text") << " skip: " << skip;
       EXPECT_TRUE(result.all_pushes_valid_utf8) << "text: " << c.at("text");
     }
   }
@@ -51,7 +52,8 @@ TEST_P(incremental_detokenizer_test, streams_a_truncated_multibyte_character_as_
 }
 
 INSTANTIATE_TEST_SUITE_P(real_tokenizers, incremental_detokenizer_test,
-                         ::testing::ValuesIn(test::golden_tokenizer_names()), [](const auto& info) { return info.param; });
+                         ::testing::ValuesIn(test::golden_tokenizer_names()),
+                         [](const auto& info) { return info.param; });
 
 TEST(incremental_detokenizer, holds_back_a_byte_level_character_until_its_last_byte) {
   const tokenizer& tok = test::golden_tokenizer("llama3_1");

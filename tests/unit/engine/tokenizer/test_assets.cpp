@@ -9,7 +9,9 @@
 namespace troupe::test {
 namespace {
 
-std::filesystem::path golden_dir() { return std::filesystem::path(TROUPE_SOURCE_DIR) / "tests/golden/tokenizer"; }
+std::filesystem::path golden_dir() {
+  return std::filesystem::path(TROUPE_SOURCE_DIR) / "tests/golden/tokenizer";
+}
 
 nlohmann::json read_json(const std::filesystem::path& file) {
   std::ifstream stream(file);
@@ -30,7 +32,7 @@ std::filesystem::path resolve(const std::string& spec) {
 
 const std::vector<std::string>& golden_tokenizer_names() {
   static const std::vector<std::string> names = {"stories260k", "llama2", "llama3_1", "qwen3",
-                                                      "stories260k_added"};
+                                                 "stories260k_added"};
   return names;
 }
 
@@ -82,13 +84,19 @@ std::uint32_t fnv1a32(const std::vector<token_id>& ids) {
   return hash;
 }
 
-std::filesystem::path npm_dir() { return TROUPE_NPM_DIR; }
+std::filesystem::path npm_dir() {
+  return TROUPE_NPM_DIR;
+}
 
 bool is_valid_utf8(const std::string& text) {
   std::size_t pos = 0;
   while (pos < text.size()) {
     auto lead = static_cast<unsigned char>(text[pos]);
-    std::size_t width = lead < 0x80 ? 1 : (lead >> 5) == 0x6 ? 2 : (lead >> 4) == 0xE ? 3 : (lead >> 3) == 0x1E ? 4 : 0;
+    std::size_t width = lead < 0x80           ? 1
+                        : (lead >> 5) == 0x6  ? 2
+                        : (lead >> 4) == 0xE  ? 3
+                        : (lead >> 3) == 0x1E ? 4
+                                              : 0;
     if (width == 0 || pos + width > text.size()) return false;
     for (std::size_t i = 1; i < width; ++i) {
       if ((static_cast<unsigned char>(text[pos + i]) & 0xC0) != 0x80) return false;

@@ -37,7 +37,12 @@ TEST(tokenizer_api, skips_ids_no_token_has_when_decoding) {
 
 TEST(tokenizer_api, replaces_invalid_utf8_input_before_encoding) {
   const tokenizer& tok = test::golden_tokenizer("llama3_1");
-  EXPECT_EQ(tok.encode("a\xFF" "b", false), tok.encode("a\xEF\xBF\xBD" "b", false));
+  EXPECT_EQ(tok.encode("a\xFF"
+                       "b",
+                       false),
+            tok.encode("a\xEF\xBF\xBD"
+                       "b",
+                       false));
 }
 
 TEST(tokenizer_api, decodes_an_incomplete_byte_level_character_as_a_replacement_character) {

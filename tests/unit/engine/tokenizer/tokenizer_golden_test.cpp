@@ -20,28 +20,32 @@ class golden_tokenizer_test : public ::testing::TestWithParam<std::string> {
 TEST_P(golden_tokenizer_test, encodes_every_corpus_string_with_special_tokens_as_the_oracle) {
   for (const auto& c : cases()) {
     std::string text = c.at("text").get<std::string>();
-    EXPECT_EQ(tok().encode(text, true), c.at("ids").get<std::vector<token_id>>()) << "text: " << text;
+    EXPECT_EQ(tok().encode(text, true), c.at("ids").get<std::vector<token_id>>())
+        << "text: " << text;
   }
 }
 
 TEST_P(golden_tokenizer_test, encodes_every_corpus_string_without_special_tokens_as_the_oracle) {
   for (const auto& c : cases()) {
     std::string text = c.at("text").get<std::string>();
-    EXPECT_EQ(tok().encode(text, false), c.at("ids_no_special").get<std::vector<token_id>>()) << "text: " << text;
+    EXPECT_EQ(tok().encode(text, false), c.at("ids_no_special").get<std::vector<token_id>>())
+        << "text: " << text;
   }
 }
 
 TEST_P(golden_tokenizer_test, decodes_oracle_ids_as_the_oracle_keeping_special_tokens) {
   for (const auto& c : cases()) {
     auto ids = c.at("ids").get<std::vector<token_id>>();
-    EXPECT_EQ(tok().decode(ids, false), c.at("decoded").get<std::string>()) << "text: " << c.at("text");
+    EXPECT_EQ(tok().decode(ids, false), c.at("decoded").get<std::string>())
+        << "text: " << c.at("text");
   }
 }
 
 TEST_P(golden_tokenizer_test, decodes_oracle_ids_as_the_oracle_skipping_special_tokens) {
   for (const auto& c : cases()) {
     auto ids = c.at("ids").get<std::vector<token_id>>();
-    EXPECT_EQ(tok().decode(ids, true), c.at("decoded_skip_special").get<std::string>()) << "text: " << c.at("text");
+    EXPECT_EQ(tok().decode(ids, true), c.at("decoded_skip_special").get<std::string>())
+        << "text: " << c.at("text");
   }
 }
 
@@ -59,7 +63,8 @@ TEST_P(golden_tokenizer_test, round_trips_text_wherever_the_oracle_does) {
       ++num_round_trips;
     }
   }
-  EXPECT_GE(num_round_trips, static_cast<int>(cases().size()) * 8 / 10);  // the test cannot pass vacuously
+  EXPECT_GE(num_round_trips,
+            static_cast<int>(cases().size()) * 8 / 10);  // the test cannot pass vacuously
 }
 
 TEST_P(golden_tokenizer_test, encodes_a_large_text_as_the_oracle_and_reports_throughput) {
@@ -70,8 +75,9 @@ TEST_P(golden_tokenizer_test, encodes_a_large_text_as_the_oracle_and_reports_thr
   const auto& expected = test::golden(GetParam()).at("large_text");
   EXPECT_EQ(ids.size(), expected.at("num_ids").get<std::size_t>());
   EXPECT_EQ(test::fnv1a32(ids), expected.at("fnv1a32").get<std::uint32_t>());
-  std::printf("[ throughput ] %s: encode %.2f MB/s (%zu bytes, %zu ids, %.3f s)\n", GetParam().c_str(),
-              static_cast<double>(text.size()) / 1e6 / seconds.count(), text.size(), ids.size(), seconds.count());
+  std::printf("[ throughput ] %s: encode %.2f MB/s (%zu bytes, %zu ids, %.3f s)\n",
+              GetParam().c_str(), static_cast<double>(text.size()) / 1e6 / seconds.count(),
+              text.size(), ids.size(), seconds.count());
   start = std::chrono::steady_clock::now();
   std::string decoded = tok().decode(ids, false);
   seconds = std::chrono::steady_clock::now() - start;
@@ -79,7 +85,8 @@ TEST_P(golden_tokenizer_test, encodes_a_large_text_as_the_oracle_and_reports_thr
               static_cast<double>(decoded.size()) / 1e6 / seconds.count());
 }
 
-INSTANTIATE_TEST_SUITE_P(real_tokenizers, golden_tokenizer_test, ::testing::ValuesIn(test::golden_tokenizer_names()),
+INSTANTIATE_TEST_SUITE_P(real_tokenizers, golden_tokenizer_test,
+                         ::testing::ValuesIn(test::golden_tokenizer_names()),
                          [](const auto& info) { return info.param; });
 
 }  // namespace
