@@ -62,6 +62,21 @@ bool is_python_space(char32_t c) {
 
 std::string strip(std::string_view s, const std::optional<std::string>& chars, strip_side side,
                   source_pos pos) {
+  if (!chars) {
+    // Fast path: when the first kept character on each stripped side is ASCII, bytes suffice.
+    std::size_t begin = 0;
+    std::size_t end = s.size();
+    auto ascii_space = [](char c) { return c == ' ' || (c >= 0x09 && c <= 0x0d) || (c >= 0x1c && c <= 0x1f); };
+    if (side != strip_side::right) {
+      while (begin < end && ascii_space(s[begin])) ++begin;
+    }
+    if (side != strip_side::left) {
+      while (end > begin && ascii_space(s[end - 1])) --end;
+    }
+    const bool left_done = side == strip_side::right || begin == end || static_cast<unsigned char>(s[begin]) < 0x80;
+    const bool right_done = side == strip_side::left || begin == end || static_cast<unsigned char>(s[end - 1]) < 0x80;
+    if (left_done && right_done) return std::string(s.substr(begin, end - begin));
+  }
   const std::u32string text = decode_utf8(s, pos);
   const std::u32string set = chars ? decode_utf8(*chars, pos) : std::u32string();
   auto strippable = [&](char32_t c) { return chars ? set.find(c) != std::u32string::npos : is_python_space(c); };

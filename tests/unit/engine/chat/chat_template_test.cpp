@@ -128,6 +128,11 @@ TEST(chat_template, case_mapping_of_an_unsupported_script_fails_instead_of_guess
   EXPECT_TRUE(mentions(e, "U+0532")) << e.message;
 }
 
+TEST(chat_template, trim_strips_unicode_whitespace_like_python) {
+  EXPECT_EQ(render_or_message("[{{ '\\u3000 x y\\u00a0\\n'|trim }}][{{ ' \\u00e9 '.strip() }}][{{ 'ab\\u2003'.rstrip() }}]"),
+            "[x y][\u00e9][ab]");
+}
+
 TEST(chat_template, undefined_variables_render_as_empty_strings) {
   EXPECT_EQ(render_or_message("[{{ missing }}][{{ missing.x if missing is defined }}]"), "[][]");
 }
