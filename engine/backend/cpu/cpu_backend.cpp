@@ -189,7 +189,7 @@ void cpu_backend::linear_gemm(const cpu::linear_args& args) {
   parallel_for(num_blocks, args.n * args.k, [&](std::int64_t begin, std::int64_t end, std::int32_t) {
     kernels_.gemm_pack_x(args, packed, begin, end);
   });
-  reserve_thread_scratch(static_cast<std::size_t>(kernels_.gemm_scratch_floats) * 4);
+  reserve_thread_scratch(static_cast<std::size_t>(kernels_.gemm_scratch_floats(args.k)) * 4);
   const std::int64_t num_strips = (args.m + nr - 1) / nr;
   parallel_for(num_strips, args.n * args.k * args.m, [&](std::int64_t begin, std::int64_t end, std::int32_t worker) {
     float* scratch = static_cast<float*>(thread_scratch_[static_cast<std::size_t>(worker)].reserve(0));
@@ -206,7 +206,7 @@ void cpu_backend::linear_bf16_dot(const cpu::linear_args& args) {
   parallel_for(num_blocks, args.n * args.k, [&](std::int64_t begin, std::int64_t end, std::int32_t) {
     bf16_dot_->pack_x(args, packed, begin, end);
   });
-  reserve_thread_scratch(static_cast<std::size_t>(bf16_dot_->scratch_bytes));
+  reserve_thread_scratch(static_cast<std::size_t>(bf16_dot_->scratch_bytes(args.k)));
   const std::int64_t num_strips = (args.m + nr - 1) / nr;
   parallel_for(num_strips, args.n * args.k * args.m, [&](std::int64_t begin, std::int64_t end, std::int32_t worker) {
     void* scratch = thread_scratch_[static_cast<std::size_t>(worker)].reserve(0);

@@ -67,10 +67,10 @@ struct kernel_table {
   // Linear with many rows, in two passes. gemm_pack_x writes x^T in row blocks of gemm_mr rows:
   // packed[(block * k + p) * gemm_mr + i] = x[block * gemm_mr + i, p], zero past row n; it packs
   // blocks [block_begin, block_end). gemm then computes output columns [col_begin, col_end)
-  // (col_begin a multiple of gemm_nr) using scratch of gemm_scratch_floats floats.
+  // (col_begin a multiple of gemm_nr) using per-thread scratch of gemm_scratch_floats(k) floats.
   std::int64_t gemm_mr = 0;
   std::int64_t gemm_nr = 0;
-  std::int64_t gemm_scratch_floats = 0;
+  std::int64_t (*gemm_scratch_floats)(std::int64_t k) = nullptr;
   void (*gemm_pack_x)(const linear_args& args, float* packed, std::int64_t block_begin,
                       std::int64_t block_end) = nullptr;
   void (*gemm)(const linear_args& args, const float* packed, std::int64_t col_begin,
@@ -92,11 +92,11 @@ extern const kernel_table avx512_kernels;
 // bf16-dot GEMM (cpu_backend_options::bf16_dot_products): args.w_type must be bf16. Packs x
 // rounded to bf16 in pairs: packed[(block * k2 + p2) * 32 + i] holds x[block*32+i, 2p2..2p2+1]
 // (k2 = ceil(k / 2)) as two bf16 in one 32-bit word. Null in the table when unsupported.
-// gemm's scratch holds scratch_bytes per thread.
+// gemm's per-thread scratch holds scratch_bytes(k) bytes.
 struct bf16_dot_kernels {
   std::int64_t mr = 0;
   std::int64_t nr = 0;
-  std::int64_t scratch_bytes = 0;
+  std::int64_t (*scratch_bytes)(std::int64_t k) = nullptr;
   void (*pack_x)(const linear_args& args, std::uint32_t* packed, std::int64_t block_begin,
                  std::int64_t block_end) = nullptr;
   void (*gemm)(const linear_args& args, const std::uint32_t* packed, std::int64_t col_begin,

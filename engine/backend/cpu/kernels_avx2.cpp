@@ -59,6 +59,7 @@ struct avx2_ops {
     std::memcpy(buffer, p, static_cast<std::size_t>(count) * sizeof(std::uint16_t));
     return load_f16(buffer);
   }
+  static vec add(vec a, vec b) { return _mm256_add_ps(a, b); }
   static vec fma(vec a, vec b, vec c) { return _mm256_fmadd_ps(a, b, c); }
   static float reduce_add(vec v) {
     __m128 sum = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));

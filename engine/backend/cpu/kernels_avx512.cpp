@@ -54,6 +54,7 @@ struct avx512_ops {
   static vec load_f16_partial(const std::uint16_t* p, int count) {
     return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(lane_mask(count), p));
   }
+  static vec add(vec a, vec b) { return _mm512_add_ps(a, b); }
   static vec fma(vec a, vec b, vec c) { return _mm512_fmadd_ps(a, b, c); }
   static float reduce_add(vec v) { return _mm512_reduce_add_ps(v); }
 };
@@ -80,7 +81,11 @@ constexpr std::int64_t bf16_mv = 2;
 constexpr std::int64_t bf16_mr = bf16_mv * 16;
 constexpr std::int64_t bf16_nr = 12;
 constexpr std::int64_t bf16_kc_pairs = 256;  // k block, in pairs of elements
-constexpr std::int64_t bf16_scratch_bytes = (bf16_nr * bf16_kc_pairs + bf16_nr * bf16_mr) * 4;
+
+std::int64_t bf16_scratch_bytes(std::int64_t k) {
+  const std::int64_t num_k_blocks = ((k + 1) / 2 + bf16_kc_pairs - 1) / bf16_kc_pairs;
+  return (bf16_nr * bf16_kc_pairs * num_k_blocks + bf16_nr * bf16_mr) * 4;
+}
 
 // Round to nearest even (NaN stays NaN).
 std::uint32_t round_to_bf16(float f) {
@@ -106,17 +111,21 @@ void bf16_pack_x(const linear_args& a, std::uint32_t* packed, std::int64_t block
   }
 }
 
-// tile[j][i] = sum over pairs p < kc_pairs of xt[p][i] . wt[j][p] (two bf16 products per pair).
-void bf16_micro(const std::uint32_t* xt, const std::uint32_t* wt, std::int64_t kc_pairs, float* tile) {
+// tile[j][i] = sum over all pairs p of xt[p][i] . w[j][p] (two bf16 products per pair), in
+// registers. wt: the strip's weight pairs in k blocks, [block][bf16_nr][bf16_kc_pairs].
+void bf16_micro(const std::uint32_t* xt, const std::uint32_t* wt, std::int64_t k_pairs, float* tile) {
   __m512 acc[bf16_nr][bf16_mv];
   for (auto& row : acc)
     for (auto& v : row) v = _mm512_setzero_ps();
-  for (std::int64_t p = 0; p < kc_pairs; ++p) {
-    __m512bh xv[bf16_mv];
-    for (std::int64_t v = 0; v < bf16_mv; ++v) xv[v] = (__m512bh)_mm512_loadu_si512(xt + p * bf16_mr + v * 16);
-    for (std::int64_t j = 0; j < bf16_nr; ++j) {
-      const __m512bh wv = (__m512bh)_mm512_set1_epi32(static_cast<int>(wt[j * bf16_kc_pairs + p]));
-      for (std::int64_t v = 0; v < bf16_mv; ++v) acc[j][v] = _mm512_dpbf16_ps(acc[j][v], xv[v], wv);
+  for (std::int64_t pc = 0; pc < k_pairs; pc += bf16_kc_pairs, wt += bf16_nr * bf16_kc_pairs) {
+    const std::int64_t kc = std::min(bf16_kc_pairs, k_pairs - pc);
+    for (std::int64_t p = 0; p < kc; ++p, xt += bf16_mr) {
+      __m512bh xv[bf16_mv];
+      for (std::int64_t v = 0; v < bf16_mv; ++v) xv[v] = (__m512bh)_mm512_loadu_si512(xt + v * 16);
+      for (std::int64_t j = 0; j < bf16_nr; ++j) {
+        const __m512bh wv = (__m512bh)_mm512_set1_epi32(static_cast<int>(wt[j * bf16_kc_pairs + p]));
+        for (std::int64_t v = 0; v < bf16_mv; ++v) acc[j][v] = _mm512_dpbf16_ps(acc[j][v], xv[v], wv);
+      }
     }
   }
   for (std::int64_t j = 0; j < bf16_nr; ++j)
@@ -125,34 +134,34 @@ void bf16_micro(const std::uint32_t* xt, const std::uint32_t* wt, std::int64_t k
 
 void bf16_gemm(const linear_args& a, const std::uint32_t* packed, std::int64_t col_begin, std::int64_t col_end,
                void* scratch) {
-  auto* wt = static_cast<std::uint32_t*>(scratch);  // [nr][kc_pairs] pairs of bf16 weights
-  auto* tile = reinterpret_cast<float*>(wt + bf16_nr * bf16_kc_pairs);
   const auto* w = static_cast<const std::uint16_t*>(a.w);
   const std::int64_t k_pairs = (a.k + 1) / 2;
+  const std::int64_t num_k_blocks = (k_pairs + bf16_kc_pairs - 1) / bf16_kc_pairs;
+  auto* wt = static_cast<std::uint32_t*>(scratch);
+  auto* tile = reinterpret_cast<float*>(wt + bf16_nr * bf16_kc_pairs * num_k_blocks);
   const std::int64_t num_blocks = (a.n + bf16_mr - 1) / bf16_mr;
-  for (std::int64_t pc = 0; pc < k_pairs; pc += bf16_kc_pairs) {
-    const std::int64_t kc = std::min(bf16_kc_pairs, k_pairs - pc);
-    const std::int64_t num_elements = std::min(2 * kc, a.k - 2 * pc);
-    for (std::int64_t j0 = col_begin; j0 < col_end; j0 += bf16_nr) {
-      const std::int64_t num_cols = std::min(bf16_nr, col_end - j0);
+  for (std::int64_t j0 = col_begin; j0 < col_end; j0 += bf16_nr) {
+    const std::int64_t num_cols = std::min(bf16_nr, col_end - j0);
+    for (std::int64_t pc = 0; pc < k_pairs; pc += bf16_kc_pairs) {
+      const std::int64_t kc = std::min(bf16_kc_pairs, k_pairs - pc);
+      const std::int64_t num_elements = std::min(2 * kc, a.k - 2 * pc);
       for (std::int64_t j = 0; j < bf16_nr; ++j) {
-        std::uint32_t* dst = wt + j * bf16_kc_pairs;
+        std::uint32_t* dst = wt + pc * bf16_nr + j * bf16_kc_pairs;
         std::memset(dst, 0, static_cast<std::size_t>(kc) * 4);
         if (j < num_cols)
           std::memcpy(dst, w + (j0 + j) * a.w_stride + 2 * pc, static_cast<std::size_t>(num_elements) * 2);
       }
-      for (std::int64_t b = 0; b < num_blocks; ++b) {
-        bf16_micro(packed + (b * k_pairs + pc) * bf16_mr, wt, kc, tile);
-        impl::gemm_store_tile(a, tile, bf16_mr, b * bf16_mr, std::min(bf16_mr, a.n - b * bf16_mr), j0, num_cols,
-                              pc == 0);
-      }
+    }
+    for (std::int64_t b = 0; b < num_blocks; ++b) {
+      bf16_micro(packed + b * k_pairs * bf16_mr, wt, k_pairs, tile);
+      impl::gemm_store_tile(a, tile, bf16_mr, b * bf16_mr, std::min(bf16_mr, a.n - b * bf16_mr), j0, num_cols);
     }
   }
 }
 
 }  // namespace
 
-const bf16_dot_kernels avx512_bf16_dot_kernels{bf16_mr, bf16_nr, bf16_scratch_bytes, &bf16_pack_x, &bf16_gemm};
+const bf16_dot_kernels avx512_bf16_dot_kernels{bf16_mr, bf16_nr, &bf16_scratch_bytes, &bf16_pack_x, &bf16_gemm};
 
 }  // namespace troupe::cpu
 

@@ -8,7 +8,7 @@
 //   zero(), set1(f), load(p), store(p, v)        unaligned loads and stores
 //   load_partial(p, n), store_partial(p, v, n)   the first n < width lanes, zeros beyond
 //   load_bf16(p), load_f16(p) (+ _partial)       widen 16-bit floats to a vec
-//   fma(a, b, c) = a * b + c, reduce_add(v)
+//   fma(a, b, c) = a * b + c, add(a, b), reduce_add(v)
 //   gemv_cols4: output columns per 4-row tile of gemv (register budget)
 //   gemm_mv, gemm_nr, gemm_kc: gemm micro-tile (gemm_mv * width rows x gemm_nr columns), k block
 #pragma once
@@ -114,6 +114,34 @@ inline void gemv_block(const linear_args& a, std::int64_t i0, std::int64_t num_r
   }
 }
 
+// One row of x against weight rows [j0, j0 + num_cols) in turn: each weight row is a single
+// sequential stream (consecutive rows are adjacent in memory), which the hardware prefetcher
+// follows across rows; several rows at once would be streams of one 4 KiB page each.
+template <class Ops, class W>
+inline void gemv_one_row(const linear_args& a, std::int64_t i, std::int64_t j0, std::int64_t num_cols) {
+  using vec = typename Ops::vec;
+  constexpr int unroll = 4;
+  const auto* w = static_cast<const typename W::elem*>(a.w);
+  const float* x = a.x + i * a.x_stride;
+  float* out = a.out + i * a.out_stride;
+  for (std::int64_t j = j0; j < j0 + num_cols; ++j) {
+    const typename W::elem* wr = w + j * a.w_stride;
+    vec acc[unroll];
+    for (int u = 0; u < unroll; ++u) acc[u] = Ops::zero();
+    std::int64_t p = 0;
+    for (; p + unroll * Ops::width <= a.k; p += unroll * Ops::width)
+      for (int u = 0; u < unroll; ++u)
+        acc[u] = Ops::fma(Ops::load(x + p + u * Ops::width), load_w<Ops, W>(wr + p + u * Ops::width), acc[u]);
+    for (; p + Ops::width <= a.k; p += Ops::width) acc[0] = Ops::fma(Ops::load(x + p), load_w<Ops, W>(wr + p), acc[0]);
+    if (p < a.k) {
+      const int rest = static_cast<int>(a.k - p);
+      acc[1] = Ops::fma(Ops::load_partial(x + p, rest), load_w_partial<Ops, W>(wr + p, rest), acc[1]);
+    }
+    for (int u = 1; u < unroll; ++u) acc[0] = Ops::add(acc[0], acc[u]);
+    out[j] = Ops::reduce_add(acc[0]) + (a.bias != nullptr ? a.bias[j] : 0.0f);
+  }
+}
+
 template <class Ops, class W>
 void gemv_typed(const linear_args& a, std::int64_t col_begin, std::int64_t col_end) {
   constexpr int strip = 8;
@@ -126,7 +154,7 @@ void gemv_typed(const linear_args& a, std::int64_t col_begin, std::int64_t col_e
       for (std::int64_t jc = 0; jc < num_cols; jc += cols4)
         gemv_block<Ops, W, 4, cols4>(a, i0, num_rows, j0 + jc, std::min<std::int64_t>(cols4, num_cols - jc));
     }
-    if (i0 < a.n) gemv_block<Ops, W, 1, strip>(a, i0, 1, j0, num_cols);
+    if (i0 < a.n) gemv_one_row<Ops, W>(a, i0, j0, num_cols);
   }
 }
 
@@ -144,8 +172,13 @@ void gemv(const linear_args& a, std::int64_t col_begin, std::int64_t col_end) {
 template <class Ops>
 inline constexpr std::int64_t gemm_mr = Ops::gemm_mv * Ops::width;
 
+// Scratch floats of gemm for inner dimension k: the f32 weight strip (k rounded up to whole k
+// blocks) and one output micro-tile.
 template <class Ops>
-inline constexpr std::int64_t gemm_scratch = Ops::gemm_nr * Ops::gemm_kc + Ops::gemm_nr * gemm_mr<Ops>;
+std::int64_t gemm_scratch_floats(std::int64_t k) {
+  const std::int64_t num_k_blocks = (k + Ops::gemm_kc - 1) / Ops::gemm_kc;
+  return Ops::gemm_nr * Ops::gemm_kc * num_k_blocks + Ops::gemm_nr * gemm_mr<Ops>;
+}
 
 template <class Ops>
 void gemm_pack_x(const linear_args& a, float* packed, std::int64_t block_begin, std::int64_t block_end) {
@@ -164,44 +197,48 @@ void gemm_pack_x(const linear_args& a, float* packed, std::int64_t block_begin, 
   }
 }
 
-// tile[j][i] = sum_p xt[p][i] * wt[j][p] for p < kc: gemm_mr rows x gemm_nr columns.
-// xt: [kc][gemm_mr] (packed x), wt: [gemm_nr][gemm_kc] (f32 weight strip), tile: [gemm_nr][gemm_mr].
+// tile[j][i] = sum_p xt[p][i] * w[j][p] over all k: gemm_mr rows x gemm_nr columns, accumulated
+// in registers. xt: [k][gemm_mr] (packed x). wt: the weight strip in k blocks,
+//   wt = [block 0: [gemm_nr][gemm_kc]] [block 1: [gemm_nr][gemm_kc]] ...   (f32, zero padded)
+// so that within a block every column is a constant offset from one pointer.
+// tile: [gemm_nr][gemm_mr].
 template <class Ops>
-inline void gemm_micro(const float* xt, const float* wt, std::int64_t kc, float* tile) {
+inline void gemm_micro(const float* xt, const float* wt, std::int64_t k, float* tile) {
   using vec = typename Ops::vec;
   constexpr int mv = Ops::gemm_mv;
   constexpr int nr = Ops::gemm_nr;
-  constexpr std::int64_t kc_stride = Ops::gemm_kc;
+  constexpr std::int64_t kc_max = Ops::gemm_kc;
   constexpr std::int64_t mr = gemm_mr<Ops>;
   vec acc[nr][mv];
   for (int j = 0; j < nr; ++j)
     for (int v = 0; v < mv; ++v) acc[j][v] = Ops::zero();
-  for (std::int64_t p = 0; p < kc; ++p) {
-    vec xv[mv];
-    for (int v = 0; v < mv; ++v) xv[v] = Ops::load(xt + p * mr + v * Ops::width);
-    for (int j = 0; j < nr; ++j) {
-      const vec wv = Ops::set1(wt[j * kc_stride + p]);
-      for (int v = 0; v < mv; ++v) acc[j][v] = Ops::fma(xv[v], wv, acc[j][v]);
+  for (std::int64_t pc = 0; pc < k; pc += kc_max, wt += nr * kc_max) {
+    const std::int64_t kc = std::min(kc_max, k - pc);
+    for (std::int64_t p = 0; p < kc; ++p, xt += mr) {
+      vec xv[mv];
+      for (int v = 0; v < mv; ++v) xv[v] = Ops::load(xt + v * Ops::width);
+      for (int j = 0; j < nr; ++j) {
+        const vec wv = Ops::set1(wt[j * kc_max + p]);
+        for (int v = 0; v < mv; ++v) acc[j][v] = Ops::fma(xv[v], wv, acc[j][v]);
+      }
     }
   }
   for (int j = 0; j < nr; ++j)
     for (int v = 0; v < mv; ++v) Ops::store(tile + j * mr + v * Ops::width, acc[j][v]);
 }
 
-// Adds (or, for the first k block, stores with the bias) a transposed micro-tile into out.
+// out[i0 + i, j0 + j] = tile[j][i] (+ bias[j0 + j]) for the valid rows and columns.
 inline void gemm_store_tile(const linear_args& a, const float* tile, std::int64_t mr, std::int64_t i0,
-                            std::int64_t num_rows, std::int64_t j0, std::int64_t num_cols, bool first) {
+                            std::int64_t num_rows, std::int64_t j0, std::int64_t num_cols) {
   for (std::int64_t i = 0; i < num_rows; ++i) {
     float* out = a.out + (i0 + i) * a.out_stride + j0;
-    if (first) {
-      for (std::int64_t j = 0; j < num_cols; ++j)
-        out[j] = tile[j * mr + i] + (a.bias != nullptr ? a.bias[j0 + j] : 0.0f);
-    } else {
-      for (std::int64_t j = 0; j < num_cols; ++j) out[j] += tile[j * mr + i];
-    }
+    for (std::int64_t j = 0; j < num_cols; ++j)
+      out[j] = tile[j * mr + i] + (a.bias != nullptr ? a.bias[j0 + j] : 0.0f);
   }
 }
 
+// For each strip of gemm_nr output columns: widen the strip's weights once (they stay in L2),
+// then sweep every row block of packed x over the whole k.
 template <class Ops, class W>
 void gemm_typed(const linear_args& a, const float* packed, std::int64_t col_begin, std::int64_t col_end,
                 float* scratch) {
@@ -209,21 +246,23 @@ void gemm_typed(const linear_args& a, const float* packed, std::int64_t col_begi
   constexpr std::int64_t nr = Ops::gemm_nr;
   constexpr std::int64_t kc_max = Ops::gemm_kc;
   const auto* w = static_cast<const typename W::elem*>(a.w);
-  float* wt = scratch;               // [nr][kc_max]
-  float* tile = scratch + nr * kc_max;  // [nr][mr]
+  const std::int64_t num_k_blocks = (a.k + kc_max - 1) / kc_max;
+  float* wt = scratch;
+  float* tile = scratch + nr * kc_max * num_k_blocks;
   const std::int64_t num_blocks = (a.n + mr - 1) / mr;
-  for (std::int64_t pc = 0; pc < a.k; pc += kc_max) {
-    const std::int64_t kc = std::min(kc_max, a.k - pc);
-    for (std::int64_t j0 = col_begin; j0 < col_end; j0 += nr) {
-      const std::int64_t num_cols = std::min(nr, col_end - j0);
+  for (std::int64_t j0 = col_begin; j0 < col_end; j0 += nr) {
+    const std::int64_t num_cols = std::min(nr, col_end - j0);
+    for (std::int64_t pc = 0; pc < a.k; pc += kc_max) {
+      const std::int64_t kc = std::min(kc_max, a.k - pc);
+      float* block = wt + pc * nr;
       for (std::int64_t j = 0; j < nr; ++j) {
-        if (j < num_cols) convert_w<Ops, W>(wt + j * kc_max, w + (j0 + j) * a.w_stride + pc, kc);
-        else std::fill(wt + j * kc_max, wt + j * kc_max + kc, 0.0f);
+        if (j < num_cols) convert_w<Ops, W>(block + j * kc_max, w + (j0 + j) * a.w_stride + pc, kc);
+        else std::fill(block + j * kc_max, block + j * kc_max + kc, 0.0f);
       }
-      for (std::int64_t b = 0; b < num_blocks; ++b) {
-        gemm_micro<Ops>(packed + (b * a.k + pc) * mr, wt, kc, tile);
-        gemm_store_tile(a, tile, mr, b * mr, std::min(mr, a.n - b * mr), j0, num_cols, pc == 0);
-      }
+    }
+    for (std::int64_t b = 0; b < num_blocks; ++b) {
+      gemm_micro<Ops>(packed + b * a.k * mr, wt, a.k, tile);
+      gemm_store_tile(a, tile, mr, b * mr, std::min(mr, a.n - b * mr), j0, num_cols);
     }
   }
 }
@@ -342,7 +381,7 @@ constexpr kernel_table make_kernel_table(cpu_isa isa) {
   table.gemv = &gemv<Ops>;
   table.gemm_mr = gemm_mr<Ops>;
   table.gemm_nr = Ops::gemm_nr;
-  table.gemm_scratch_floats = gemm_scratch<Ops>;
+  table.gemm_scratch_floats = &gemm_scratch_floats<Ops>;
   table.gemm_pack_x = &gemm_pack_x<Ops>;
   table.gemm = &gemm<Ops>;
   table.dot = &dot<Ops>;

@@ -54,6 +54,7 @@ struct scalar_ops {
   static vec load_bf16_partial(const std::uint16_t* p, int count) { return count > 0 ? load_bf16(p) : 0.0f; }
   static vec load_f16(const std::uint16_t* p) { return f16_bits_to_float(*p); }
   static vec load_f16_partial(const std::uint16_t* p, int count) { return count > 0 ? load_f16(p) : 0.0f; }
+  static vec add(vec a, vec b) { return a + b; }
   static vec fma(vec a, vec b, vec c) { return a * b + c; }
   static float reduce_add(vec v) { return v; }
 };
