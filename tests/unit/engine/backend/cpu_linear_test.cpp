@@ -100,7 +100,7 @@ TEST_P(cpu_linear, computes_k_not_multiple_of_the_vector_width) {
 
 TEST_P(cpu_linear, computes_prefill_rows_not_multiple_of_the_tile) { check({.n = 77, .k = 45, .m = 29}); }
 
-TEST_P(cpu_linear, computes_prefill_over_several_k_blocks) { check({.n = 40, .k = 600, .m = 30}); }
+TEST_P(cpu_linear, computes_prefill_over_several_k_blocks) { check({.n = 70, .k = 600, .m = 30}); }
 
 TEST_P(cpu_linear, adds_the_bias_in_decode_and_prefill) {
   check({.n = 2, .k = 33, .m = 19, .with_bias = true});
@@ -109,7 +109,7 @@ TEST_P(cpu_linear, adds_the_bias_in_decode_and_prefill) {
 
 TEST_P(cpu_linear, reads_and_writes_strided_views) {
   check({.n = 3, .k = 35, .m = 20, .x_stride = 41, .w_stride = 50, .out_stride = 27});
-  check({.n = 50, .k = 35, .m = 20, .x_stride = 41, .w_stride = 50, .out_stride = 27});
+  check({.n = 70, .k = 35, .m = 20, .x_stride = 41, .w_stride = 50, .out_stride = 27});
 }
 
 TEST_P(cpu_linear, runs_on_one_thread) {
@@ -118,7 +118,7 @@ TEST_P(cpu_linear, runs_on_one_thread) {
 }
 
 TEST_P(cpu_linear, gives_identical_results_on_one_and_two_threads) {
-  for (std::int64_t n : {1, 6, 70}) {
+  for (std::int64_t n : {1, 6, 40, 70}) {
     const linear_case c{.n = n, .k = 200, .m = 500, .with_bias = true};
     auto one = make_backend(isa(), 1);
     auto two = make_backend(isa(), 2);
