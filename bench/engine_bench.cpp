@@ -1,0 +1,126 @@
+// Engine throughput: prefill and decode tokens per second for a batch of identical-length requests.
+//
+//   troupe_bench_engine --model DIR --batch 1,8,32 --threads 1,2 --prompt-len 128 --gen 32 [--repeat 3]
+//
+// For each (threads, batch): `batch` greedy requests of `prompt-len` random tokens start together.
+// Prefill time is from the first step until every request has its first token (prompt tokens /
+// time); decode time is the rest (generated tokens after the first / time). Decode is also shown
+// as the weight bandwidth it implies at batch 1: weight bytes read per step x steps per second.
+// Medians over --repeat runs; one JSON line per configuration with --json.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <random>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include "engine/engine.hpp"
+
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+
+struct measurement {
+  double prefill_tokens_per_s = 0;
+  double decode_tokens_per_s = 0;
+  double decode_step_ms = 0;
+};
+
+measurement run_once(troupe::engine& eng, int batch, int prompt_len, int gen, std::uint64_t seed) {
+  std::mt19937 rng(static_cast<std::uint32_t>(seed));
+  std::uniform_int_distribution<troupe::token_id> token(3, std::min(eng.config().vocab_size - 1, 30000));
+  for (int b = 0; b < batch; ++b) {
+    std::vector<troupe::token_id> prompt(static_cast<std::size_t>(prompt_len));
+    for (auto& t : prompt) t = token(rng);
+    auto id = eng.add_request({.prompt_token_ids = prompt,
+                               .sampling = {.temperature = 0.0f, .max_tokens = gen, .ignore_eos = true}});
+    if (!id) throw std::runtime_error(id.error().message);
+  }
+  int started = 0;
+  int decode_steps = 0;
+  std::int64_t decoded = 0;
+  const auto t0 = clock_type::now();
+  auto t_prefill_done = t0;
+  while (eng.has_unfinished()) {
+    const auto& outputs = eng.step();
+    if (started < batch) {
+      for (const auto& out : outputs) started += out.new_token_ids.empty() ? 0 : 1;
+      if (started >= batch) t_prefill_done = clock_type::now();
+      continue;
+    }
+    ++decode_steps;
+    for (const auto& out : outputs) decoded += static_cast<std::int64_t>(out.new_token_ids.size());
+  }
+  const auto t1 = clock_type::now();
+  const double prefill_s = std::chrono::duration<double>(t_prefill_done - t0).count();
+  const double decode_s = std::chrono::duration<double>(t1 - t_prefill_done).count();
+  return measurement{.prefill_tokens_per_s = batch * prompt_len / prefill_s,
+                     .decode_tokens_per_s = decoded / decode_s,
+                     .decode_step_ms = decode_steps > 0 ? 1e3 * decode_s / decode_steps : 0};
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"troupe engine benchmark: prefill and decode tokens/s"};
+  std::string model;
+  std::vector<int> batches{1, 8, 32};
+  std::vector<int> threads{1, 2};
+  int prompt_len = 128;
+  int gen = 32;
+  int repeat = 3;
+  bool json = false;
+  app.add_option("--model", model, "Checkpoint folder")->required()->check(CLI::ExistingDirectory);
+  app.add_option("--batch", batches, "Concurrent requests")->delimiter(',');
+  app.add_option("--threads", threads, "CPU threads")->delimiter(',');
+  app.add_option("--prompt-len", prompt_len, "Prompt tokens per request");
+  app.add_option("--gen", gen, "Generated tokens per request");
+  app.add_option("--repeat", repeat, "Runs per configuration (median reported)");
+  app.add_flag("--json", json, "One JSON object per configuration");
+  CLI11_PARSE(app, argc, argv);
+
+  for (const int t : threads) {
+    const int max_batch = *std::max_element(batches.begin(), batches.end());
+    auto created = troupe::engine::create({.model_dir = model, .num_threads = t, .max_num_seqs = max_batch,
+                                           .max_num_batched_tokens = std::max(2048, prompt_len),
+                                           .max_model_len = prompt_len + gen + 1,
+                                           .enable_prefix_caching = false});
+    if (!created) {
+      std::fprintf(stderr, "troupe_bench_engine: %s\n", created.error().message.c_str());
+      return 1;
+    }
+    troupe::engine& eng = **created;
+    const double weight_gb = static_cast<double>(eng.weight_bytes()) / 1e9;
+    run_once(eng, 1, std::min(prompt_len, 16), 4, 0);  // warm-up: page in the weights
+    for (const int b : batches) {
+      std::vector<double> prefill, decode, step_ms;
+      for (int r = 0; r < repeat; ++r) {
+        const measurement m = run_once(eng, b, prompt_len, gen, static_cast<std::uint64_t>(r + 1));
+        prefill.push_back(m.prefill_tokens_per_s);
+        decode.push_back(m.decode_tokens_per_s);
+        step_ms.push_back(m.decode_step_ms);
+      }
+      const double decode_bw = weight_gb * 1e3 / median(step_ms);
+      if (json) {
+        std::printf("%s\n", fmt::format(R"({{"model":"{}","threads":{},"batch":{},"prompt_len":{},"gen":{},)"
+                                        R"("prefill_tok_s":{:.1f},"decode_tok_s":{:.1f},"decode_step_ms":{:.2f},)"
+                                        R"("weight_gb":{:.3f},"decode_weight_gb_s":{:.1f}}})",
+                                        model, t, b, prompt_len, gen, median(prefill), median(decode),
+                                        median(step_ms), weight_gb, decode_bw).c_str());
+      } else {
+        std::printf("threads %d batch %3d: prefill %9.1f tok/s  decode %9.1f tok/s  (%.2f ms/step, weights %.3f GB "
+                    "-> %.1f GB/s)\n",
+                    t, b, median(prefill), median(decode), median(step_ms), weight_gb, decode_bw);
+      }
+      std::fflush(stdout);
+    }
+  }
+  return 0;
+}
