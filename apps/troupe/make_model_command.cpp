@@ -19,6 +19,7 @@ struct make_model_flags {
   std::string tokenizer;
   std::string dtype_name = "bf16";
   std::uint64_t seed = 0;
+  std::int64_t max_shard_mib = 4096;
   bool tied_lm_head = false;
 };
 
@@ -28,6 +29,7 @@ int make_model(const make_model_flags& f) {
   const std::map<std::string, dtype> dtypes{{"bf16", dtype::bf16}, {"f16", dtype::f16}, {"f32", dtype::f32}};
   random_checkpoint_options options{.arch = archs.at(f.arch), .size = f.size, .type = dtypes.at(f.dtype_name),
                                     .seed = f.seed, .tokenizer_dir = f.tokenizer, .out_dir = f.out,
+                                    .max_shard_bytes = f.max_shard_mib << 20,
                                     .write_tied_lm_head = f.tied_lm_head};
   auto written = write_random_checkpoint(options);
   if (!written) {
@@ -54,6 +56,8 @@ command_main add_make_model_command(CLI::App& app) {
       ->required()->check(CLI::ExistingDirectory);
   cmd->add_option("--dtype", flags->dtype_name, "Weight dtype")->check(CLI::IsMember({"bf16", "f16", "f32"}));
   cmd->add_option("--seed", flags->seed, "Random seed (same seed, same bytes)");
+  cmd->add_option("--max-shard-mib", flags->max_shard_mib, "Split into model-0000N-of-0000M.safetensors shards above this size")
+      ->check(CLI::Range(std::int64_t{1}, std::int64_t{1} << 20));
   cmd->add_flag("--tied-lm-head", flags->tied_lm_head, "Also write lm_head.weight when embeddings are tied");
   return [flags] { return make_model(*flags); };
 }

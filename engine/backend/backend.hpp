@@ -59,7 +59,8 @@ class device_buffer {
 //   query_start:       [ 0,              4,       5,        7 ]   (num_seqs + 1 entries)
 //   context_lens:      tokens in the KV cache of each sequence after this step, new ones included
 //   block_tables:      num_seqs rows of max_blocks_per_seq block ids (unused entries: -1)
-//   slot_mapping[t]:   block_id * block_size + offset where token t's K and V are written
+//   slot_mapping[t]:   block_id * block_size + offset where token t's K and V are written; a negative
+//                      slot (a padding token) is not written
 struct batch_layout {
   std::span<const std::int32_t> token_ids;     // [num_tokens]
   std::span<const std::int32_t> positions;     // [num_tokens], position of each token in its sequence

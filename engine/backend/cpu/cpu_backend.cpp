@@ -7,6 +7,8 @@
 #include <thread>
 #include <utility>
 
+#include <sys/mman.h>
+
 #include "engine/backend/cpu/cpu_backend_impl.hpp"
 
 namespace troupe {
@@ -20,6 +22,10 @@ constexpr std::int64_t parallel_min_work = 1 << 15;
 constexpr std::int32_t attention_tile_queries = 16;
 
 std::size_t round_up(std::size_t n, std::size_t to) { return (n + to - 1) / to * to; }
+
+// Allocations this large come straight from mmap: page-aligned, and zero pages that cost nothing
+// until touched (a 1 GiB KV cache is ready at once instead of after a 1 GiB memset).
+constexpr std::size_t mmap_threshold_bytes = std::size_t{1} << 20;
 
 }  // namespace
 
@@ -70,13 +76,26 @@ cpu_backend::cpu_backend(const cpu_backend_options& options, const cpu::kernel_t
 
 result<device_buffer> cpu_backend::allocate(std::size_t size_bytes) {
   const std::size_t rounded = round_up(std::max<std::size_t>(size_bytes, 1), alignment_bytes);
-  void* data = std::aligned_alloc(alignment_bytes, rounded);
+  void* data = nullptr;
+  if (rounded >= mmap_threshold_bytes) {
+    data = ::mmap(nullptr, rounded, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (data == MAP_FAILED) data = nullptr;
+  } else {
+    data = std::aligned_alloc(alignment_bytes, rounded);
+  }
   if (data == nullptr)
     return make_error(errc::out_of_memory, "cpu backend: cannot allocate {} bytes of host memory", size_bytes);
   return device_buffer(this, data, size_bytes);
 }
 
-void cpu_backend::deallocate(void* data, std::size_t) { std::free(data); }
+void cpu_backend::deallocate(void* data, std::size_t size_bytes) {
+  const std::size_t rounded = round_up(std::max<std::size_t>(size_bytes, 1), alignment_bytes);
+  if (rounded >= mmap_threshold_bytes) {
+    ::munmap(data, rounded);
+  } else {
+    std::free(data);
+  }
+}
 
 result<tensor> cpu_backend::upload_weight(const tensor& host) { return host; }
 
@@ -93,7 +112,8 @@ result<kv_cache> cpu_backend::allocate_kv(const kv_cache_shape& shape) {
   const std::int64_t width = static_cast<std::int64_t>(shape.num_kv_heads) * shape.head_dim;
   const std::int64_t layer_floats = 2 * shape.num_slots() * width;
   TROUPE_ASSIGN_OR_RETURN(device_buffer storage, allocate(static_cast<std::size_t>(shape.num_layers * layer_floats) * 4));
-  std::memset(storage.data(), 0, storage.size_bytes());
+  // mmap'd buffers are zero already.
+  if (storage.size_bytes() < mmap_threshold_bytes) std::memset(storage.data(), 0, storage.size_bytes());
   kv_cache cache{shape, std::move(storage), {}};
   auto* base = static_cast<float*>(cache.storage.data());
   for (std::int32_t l = 0; l < shape.num_layers; ++l) {
