@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstdio>
 #include <random>
+#include <thread>
 #include <vector>
 
 #include <CLI/CLI.hpp>
@@ -61,6 +62,33 @@ measurement run_once(troupe::engine& eng, int batch, int prompt_len, int gen, st
                      .decode_step_ms = decode_steps > 0 ? 1e3 * decode_s / decode_steps : 0};
 }
 
+// Streaming read bandwidth of this machine with `threads` threads (GB/s): each thread sums its
+// share of a 1 GiB buffer, best of 3. The decode figures are compared with it in the same run.
+double read_bandwidth_gb_s(int threads) {
+  const std::size_t n = (std::size_t{1} << 30) / sizeof(std::uint64_t);
+  std::vector<std::uint64_t> data(n, 1);
+  double best = 0;
+  for (int rep = 0; rep < 3; ++rep) {
+    std::vector<std::uint64_t> sums(static_cast<std::size_t>(threads));
+    const auto t0 = clock_type::now();
+    std::vector<std::thread> workers;
+    for (int t = 0; t < threads; ++t) {
+      workers.emplace_back([&, t] {
+        const std::size_t begin = n * static_cast<std::size_t>(t) / static_cast<std::size_t>(threads);
+        const std::size_t end = n * static_cast<std::size_t>(t + 1) / static_cast<std::size_t>(threads);
+        std::uint64_t sum = 0;
+        for (std::size_t i = begin; i < end; ++i) sum += data[i];
+        sums[static_cast<std::size_t>(t)] = sum;
+      });
+    }
+    for (auto& w : workers) w.join();
+    const double s = std::chrono::duration<double>(clock_type::now() - t0).count();
+    if (sums[0] == 0) return 0;  // keeps the loop from being optimised away
+    best = std::max(best, static_cast<double>(n * sizeof(std::uint64_t)) / s / 1e9);
+  }
+  return best;
+}
+
 double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   return v[v.size() / 2];
@@ -87,6 +115,8 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   for (const int t : threads) {
+    const double bandwidth = read_bandwidth_gb_s(t);
+    std::printf("threads %d: memory read bandwidth %.1f GB/s\n", t, bandwidth);
     const int max_batch = *std::max_element(batches.begin(), batches.end());
     auto created = troupe::engine::create({.model_dir = model, .num_threads = t, .max_num_seqs = max_batch,
                                            .max_num_batched_tokens = std::max(2048, prompt_len),
@@ -111,13 +141,14 @@ int main(int argc, char** argv) {
       if (json) {
         std::printf("%s\n", fmt::format(R"({{"model":"{}","threads":{},"batch":{},"prompt_len":{},"gen":{},)"
                                         R"("prefill_tok_s":{:.1f},"decode_tok_s":{:.1f},"decode_step_ms":{:.2f},)"
-                                        R"("weight_gb":{:.3f},"decode_weight_gb_s":{:.1f}}})",
+                                        R"("weight_gb":{:.3f},"decode_weight_gb_s":{:.1f},"read_bandwidth_gb_s":{:.1f}}})",
                                         model, t, b, prompt_len, gen, median(prefill), median(decode),
-                                        median(step_ms), weight_gb, decode_bw).c_str());
+                                        median(step_ms), weight_gb, decode_bw, bandwidth).c_str());
       } else {
         std::printf("threads %d batch %3d: prefill %9.1f tok/s  decode %9.1f tok/s  (%.2f ms/step, weights %.3f GB "
-                    "-> %.1f GB/s)\n",
-                    t, b, median(prefill), median(decode), median(step_ms), weight_gb, decode_bw);
+                    "-> %.1f GB/s = %.0f%% of read bandwidth)\n",
+                    t, b, median(prefill), median(decode), median(step_ms), weight_gb, decode_bw,
+                    100.0 * decode_bw / bandwidth);
       }
       std::fflush(stdout);
     }

@@ -133,8 +133,9 @@ class Model:
         return self.linear(torch.nn.functional.silu(gate) * self.linear(x, p + "up_proj"), p + "down_proj")
 
     @torch.no_grad()
-    def logits(self, token_ids):
-        """[len(token_ids), vocab] float32 logits of a causal forward pass from position 0."""
+    def logits(self, token_ids, last_only=False):
+        """[len(token_ids), vocab] float32 logits of a causal forward pass from position 0
+        ([1, vocab] for the last position only with last_only)."""
         x = self.w["model.embed_tokens.weight"][torch.tensor(token_ids)]
         positions = torch.arange(len(token_ids), dtype=torch.float32)
         freqs = positions[:, None] * self.inv_freq[None, :]
@@ -144,6 +145,8 @@ class Model:
             p = f"model.layers.{layer}."
             x = x + self.attention(rms_norm(x, self.w[p + "input_layernorm.weight"], self.eps), p + "self_attn.", cos, sin)
             x = x + self.mlp(rms_norm(x, self.w[p + "post_attention_layernorm.weight"], self.eps), p + "mlp.")
+        if last_only:
+            x = x[-1:]
         return rms_norm(x, self.w["model.norm.weight"], self.eps) @ self.lm_head.T
 
 
@@ -156,6 +159,8 @@ def main():
     parser.add_argument("--model", required=True, help="checkpoint folder (config.json + safetensors)")
     parser.add_argument("--prompt-ids", required=True, help="comma-separated token ids")
     parser.add_argument("--generate", type=int, default=0, help="greedy tokens to generate")
+    parser.add_argument("--greedy-logit-rows", type=int, default=-1,
+                        help="write greedy_logits for the first N greedy steps only (default: all)")
     parser.add_argument("--out", help="output JSON file (default: stdout)")
     args = parser.parse_args()
     torch.set_num_threads(max(1, min(4, os.cpu_count() or 1)))
@@ -166,11 +171,12 @@ def main():
     tokens = list(prompt)
     last = logits[-1]
     for _ in range(args.generate):
-        result["greedy_logits"].append(rounded(last))
+        if args.greedy_logit_rows < 0 or len(result["greedy_logits"]) < args.greedy_logit_rows:
+            result["greedy_logits"].append(rounded(last))
         next_id = int(torch.argmax(last))
         result["greedy_token_ids"].append(next_id)
         tokens.append(next_id)
-        last = model.logits(tokens)[-1]
+        last = model.logits(tokens, last_only=True)[-1]
     text = json.dumps(result)
     if args.out:
         with open(args.out, "w") as f:

@@ -69,12 +69,13 @@ std::filesystem::path shared_model(const std::string& name) {
 }
 
 reference_run run_torch_reference(const std::filesystem::path& model_dir, const std::vector<token_id>& prompt,
-                                  int num_generate) {
+                                  int num_generate, int num_logit_rows) {
   static int counter = 0;
   const std::filesystem::path out = scratch_dir() / fmt::format("reference-{}.json", counter++);
   const std::string command = fmt::format(
-      "/usr/bin/python3 {}/scripts/torch_reference.py --model '{}' --prompt-ids {} --generate {} --out '{}'",
-      TROUPE_SOURCE_DIR, model_dir.string(), fmt::join(prompt, ","), num_generate, out.string());
+      "/usr/bin/python3 {}/scripts/torch_reference.py --model '{}' --prompt-ids {} --generate {} "
+      "--greedy-logit-rows {} --out '{}'",
+      TROUPE_SOURCE_DIR, model_dir.string(), fmt::join(prompt, ","), num_generate, num_logit_rows, out.string());
   const int rc = std::system(command.c_str());
   reference_run run;
   if (rc != 0) {

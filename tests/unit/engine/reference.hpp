@@ -26,7 +26,9 @@ struct reference_run {
 };
 
 // Runs scripts/torch_reference.py; fails the calling test (and returns empty) on any error.
+// greedy_logits holds the first num_logit_rows steps (all when negative): with 150k-token
+// vocabularies the JSON of every step would dominate the test's time.
 reference_run run_torch_reference(const std::filesystem::path& model_dir, const std::vector<token_id>& prompt,
-                                  int num_generate);
+                                  int num_generate, int num_logit_rows = -1);
 
 }  // namespace troupe::testing
