@@ -105,6 +105,7 @@ int main(int argc, char** argv) {
   int gen = 32;
   int repeat = 3;
   bool json = false;
+  bool bf16_dot = false;
   app.add_option("--model", model, "Checkpoint folder")->required()->check(CLI::ExistingDirectory);
   app.add_option("--batch", batches, "Concurrent requests")->delimiter(',');
   app.add_option("--threads", threads, "CPU threads")->delimiter(',');
@@ -112,6 +113,7 @@ int main(int argc, char** argv) {
   app.add_option("--gen", gen, "Generated tokens per request");
   app.add_option("--repeat", repeat, "Runs per configuration (median reported)");
   app.add_flag("--json", json, "One JSON object per configuration");
+  app.add_flag("--bf16-dot", bf16_dot, "CPU: bf16 dot products for prompt-sized products (not fp32 arithmetic)");
   CLI11_PARSE(app, argc, argv);
 
   for (const int t : threads) {
@@ -121,7 +123,8 @@ int main(int argc, char** argv) {
     auto created = troupe::engine::create({.model_dir = model, .num_threads = t, .max_num_seqs = max_batch,
                                            .max_num_batched_tokens = std::max(2048, prompt_len),
                                            .max_model_len = prompt_len + gen + 1,
-                                           .enable_prefix_caching = false});
+                                           .enable_prefix_caching = false,
+                                           .cpu_bf16_dot_products = bf16_dot});
     if (!created) {
       std::fprintf(stderr, "troupe_bench_engine: %s\n", created.error().message.c_str());
       return 1;

@@ -124,7 +124,8 @@ result<std::unique_ptr<engine>> engine::create(const engine_options& options) {
   TROUPE_ASSIGN_OR_RETURN(checkpoint ckpt, checkpoint::open(options.model_dir));
   TROUPE_ASSIGN_OR_RETURN(prompt_builder prompts, prompt_builder::load(options.model_dir));
   auto e = std::make_unique<impl>(options, std::move(config), std::move(ckpt), std::move(prompts));
-  TROUPE_ASSIGN_OR_RETURN(e->device, make_cpu_backend(cpu_backend_options{.num_threads = options.num_threads}));
+  TROUPE_ASSIGN_OR_RETURN(e->device, make_cpu_backend(cpu_backend_options{.num_threads = options.num_threads,
+                                                                       .bf16_dot_products = options.cpu_bf16_dot_products}));
   const transformer_options model_options{.max_num_tokens = options.max_num_batched_tokens,
                                           .max_num_logits = options.max_num_seqs};
   TROUPE_ASSIGN_OR_RETURN(e->model, transformer::create(e->config, e->ckpt, *e->device, model_options));
