@@ -5,10 +5,10 @@
 #    stories260K tokenizer (vocab 512) so the logits stay small. Each file records the make-model
 #    options and the FNV-1a 64 hash of model.safetensors; random_checkpoint_test checks that
 #    write_random_checkpoint still produces those exact bytes.
-# Usage: scripts/make_model_golden.sh [path/to/troupe]   (default: build/bin/troupe)
+# Usage: scripts/make_model_golden.sh [path/to/troupe]   (default: build/release/bin/troupe)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-troupe=${1:-$root/build/bin/troupe}
+troupe=${1:-$root/build/release/bin/troupe}
 models=$root/../shared/models
 golden=$root/tests/golden/model
 prompt=1,403,407,261,378
