@@ -28,7 +28,8 @@ namespace {
 struct avx2_ops {
   using vec = __m256;
   static constexpr int width = 8;
-  static constexpr int gemv_cols4 = 2;
+  static constexpr int gemv_regs = 14;
+  static constexpr int gemv_rows = 4;
   static constexpr int gemm_mv = 2;
   static constexpr int gemm_nr = 6;
   static constexpr std::int64_t gemm_kc = 256;

@@ -27,7 +27,8 @@ namespace {
 struct avx512_ops {
   using vec = __m512;
   static constexpr int width = 16;
-  static constexpr int gemv_cols4 = 4;
+  static constexpr int gemv_regs = 30;
+  static constexpr int gemv_rows = 4;
   static constexpr int gemm_mv = 2;
   static constexpr int gemm_nr = 12;
   static constexpr std::int64_t gemm_kc = 256;

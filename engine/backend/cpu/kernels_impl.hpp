@@ -9,7 +9,7 @@
 //   load_partial(p, n), store_partial(p, v, n)   the first n < width lanes, zeros beyond
 //   load_bf16(p), load_f16(p) (+ _partial)       widen 16-bit floats to a vec
 //   fma(a, b, c) = a * b + c, add(a, b), reduce_add(v)
-//   gemv_cols4: output columns per 4-row tile of gemv (register budget)
+//   gemv_regs, gemv_rows: vector registers for a gemv tile, rows of x per gemv tile
 //   gemm_mv, gemm_nr, gemm_kc: gemm micro-tile (gemm_mv * width rows x gemm_nr columns), k block
 #pragma once
 
@@ -65,53 +65,92 @@ void convert_row(float* dst, const void* src, dtype type, std::int64_t count) {
 
 // --- gemv: few rows ------------------------------------------------------------------------------
 
-// res[r][c] = dot(x row r, w row c) over k, R rows x C columns in registers.
+// Register budget of gemv: a tile of R rows x C columns holds R*C accumulators, C widened weight
+// vectors and one x vector.
+template <class Ops>
+inline constexpr int gemv_cols(int rows) {
+  return std::min(8, (Ops::gemv_regs - 1) / (rows + 1));
+}
+
+// res[r][c] = dot(x row r, w row c) over k, R rows x C columns in registers. Each weight vector
+// is widened once per k step and used by all R rows.
 template <class Ops, class W, int R, int C>
 inline void gemv_tile(const float* const* xr, const typename W::elem* const* wr, std::int64_t k,
                       float (&res)[R][C]) {
   using vec = typename Ops::vec;
   vec acc[R][C];
+  _Pragma("GCC unroll 16")
   for (int r = 0; r < R; ++r)
+    _Pragma("GCC unroll 16")
     for (int c = 0; c < C; ++c) acc[r][c] = Ops::zero();
   std::int64_t p = 0;
   for (; p + Ops::width <= k; p += Ops::width) {
-    vec xv[R];
-    for (int r = 0; r < R; ++r) xv[r] = Ops::load(xr[r] + p);
-    for (int c = 0; c < C; ++c) {
-      const vec wv = load_w<Ops, W>(wr[c] + p);
-      for (int r = 0; r < R; ++r) acc[r][c] = Ops::fma(xv[r], wv, acc[r][c]);
+    vec wv[C];
+    _Pragma("GCC unroll 16")
+    for (int c = 0; c < C; ++c) wv[c] = load_w<Ops, W>(wr[c] + p);
+    _Pragma("GCC unroll 16")
+    for (int r = 0; r < R; ++r) {
+      vec xv = Ops::load(xr[r] + p);
+      // Keep x in a register: folded into each FMA it would be loaded C times.
+      if constexpr (sizeof(vec) >= 32) asm("" : "+v"(xv));
+      _Pragma("GCC unroll 16")
+      for (int c = 0; c < C; ++c) acc[r][c] = Ops::fma(xv, wv[c], acc[r][c]);
     }
   }
   if (p < k) {
     const int rest = static_cast<int>(k - p);
-    vec xv[R];
-    for (int r = 0; r < R; ++r) xv[r] = Ops::load_partial(xr[r] + p, rest);
-    for (int c = 0; c < C; ++c) {
-      const vec wv = load_w_partial<Ops, W>(wr[c] + p, rest);
-      for (int r = 0; r < R; ++r) acc[r][c] = Ops::fma(xv[r], wv, acc[r][c]);
+    vec wv[C];
+    _Pragma("GCC unroll 16")
+    for (int c = 0; c < C; ++c) wv[c] = load_w_partial<Ops, W>(wr[c] + p, rest);
+    _Pragma("GCC unroll 16")
+    for (int r = 0; r < R; ++r) {
+      const vec xv = Ops::load_partial(xr[r] + p, rest);
+      _Pragma("GCC unroll 16")
+      for (int c = 0; c < C; ++c) acc[r][c] = Ops::fma(xv, wv[c], acc[r][c]);
     }
   }
+  _Pragma("GCC unroll 16")
   for (int r = 0; r < R; ++r)
+    _Pragma("GCC unroll 16")
     for (int c = 0; c < C; ++c) res[r][c] = Ops::reduce_add(acc[r][c]);
 }
 
-// Rows [i0, i0 + R) x columns [j0, j0 + C) of the output, clamped to num_rows / num_cols valid
-// ones: out-of-range rows and columns repeat the last valid one and are not stored.
+// Rows [i0, i0 + R) x columns [j0, j0 + C) of the output; columns clamped to num_cols valid
+// ones: out-of-range columns repeat the last valid one and are not stored.
 template <class Ops, class W, int R, int C>
-inline void gemv_block(const linear_args& a, std::int64_t i0, std::int64_t num_rows, std::int64_t j0,
-                       std::int64_t num_cols) {
+inline void gemv_block(const linear_args& a, std::int64_t i0, std::int64_t j0, std::int64_t num_cols) {
   const auto* w = static_cast<const typename W::elem*>(a.w);
   const float* xr[R];
   const typename W::elem* wr[C];
-  for (int r = 0; r < R; ++r) xr[r] = a.x + (i0 + std::min<std::int64_t>(r, num_rows - 1)) * a.x_stride;
+  for (int r = 0; r < R; ++r) xr[r] = a.x + (i0 + r) * a.x_stride;
   for (int c = 0; c < C; ++c) wr[c] = w + (j0 + std::min<std::int64_t>(c, num_cols - 1)) * a.w_stride;
   float res[R][C];
   gemv_tile<Ops, W, R, C>(xr, wr, a.k, res);
-  for (std::int64_t r = 0; r < std::min<std::int64_t>(R, num_rows); ++r) {
+  for (int r = 0; r < R; ++r) {
     float* out = a.out + (i0 + r) * a.out_stride + j0;
     for (std::int64_t c = 0; c < std::min<std::int64_t>(C, num_cols); ++c)
       out[c] = res[r][c] + (a.bias != nullptr ? a.bias[j0 + c] : 0.0f);
   }
+}
+
+// Columns [j0, j0 + num_cols) (at most C) for every row: full groups of Ops::gemv_rows rows, then
+// one group of the rest, each a single register tile. Every output element is the same sum in
+// the same order whatever the tile, so results do not depend on the column split.
+template <class Ops, class W, int C, int R = Ops::gemv_rows>
+inline void gemv_rest(const linear_args& a, std::int64_t i0, std::int64_t rows, std::int64_t j0,
+                      std::int64_t num_cols) {
+  if constexpr (R >= 1) {
+    if (rows == R) gemv_block<Ops, W, R, C>(a, i0, j0, num_cols);
+    else gemv_rest<Ops, W, C, R - 1>(a, i0, rows, j0, num_cols);
+  }
+}
+
+template <class Ops, class W, int C>
+inline void gemv_columns(const linear_args& a, std::int64_t j0, std::int64_t num_cols) {
+  constexpr int rows = Ops::gemv_rows;
+  std::int64_t i0 = 0;
+  for (; a.n - i0 >= rows; i0 += rows) gemv_block<Ops, W, rows, C>(a, i0, j0, num_cols);
+  if (i0 < a.n) gemv_rest<Ops, W, C>(a, i0, a.n - i0, j0, num_cols);
 }
 
 // One row of x against weight rows [j0, j0 + num_cols) in turn: each weight row is a single
@@ -142,20 +181,31 @@ inline void gemv_one_row(const linear_args& a, std::int64_t i, std::int64_t j0, 
   }
 }
 
+// Column chunks sized for the widest row tile; rows run inside a chunk so its weight rows are
+// read from memory once and from L1 by the other row groups.
+template <class Ops, class W, int C>
+void gemv_chunks(const linear_args& a, std::int64_t col_begin, std::int64_t col_end) {
+  for (std::int64_t j0 = col_begin; j0 < col_end; j0 += C)
+    gemv_columns<Ops, W, C>(a, j0, std::min<std::int64_t>(C, col_end - j0));
+}
+
+template <class Ops, class W, int R = Ops::gemv_rows>
+void gemv_dispatch(const linear_args& a, std::int64_t col_begin, std::int64_t col_end) {
+  if constexpr (R >= 2) {
+    if (a.n >= R) gemv_chunks<Ops, W, gemv_cols<Ops>(R)>(a, col_begin, col_end);
+    else gemv_dispatch<Ops, W, R - 1>(a, col_begin, col_end);
+  }
+}
+
 template <class Ops, class W>
 void gemv_typed(const linear_args& a, std::int64_t col_begin, std::int64_t col_end) {
   constexpr int strip = 8;
-  constexpr int cols4 = Ops::gemv_cols4;
-  for (std::int64_t j0 = col_begin; j0 < col_end; j0 += strip) {
-    const std::int64_t num_cols = std::min<std::int64_t>(strip, col_end - j0);
-    std::int64_t i0 = 0;
-    for (; a.n - i0 >= 2; i0 += 4) {
-      const std::int64_t num_rows = std::min<std::int64_t>(4, a.n - i0);
-      for (std::int64_t jc = 0; jc < num_cols; jc += cols4)
-        gemv_block<Ops, W, 4, cols4>(a, i0, num_rows, j0 + jc, std::min<std::int64_t>(cols4, num_cols - jc));
-    }
-    if (i0 < a.n) gemv_one_row<Ops, W>(a, i0, j0, num_cols);
+  if (a.n >= 2) {
+    gemv_dispatch<Ops, W>(a, col_begin, col_end);
+    return;
   }
+  for (std::int64_t j0 = col_begin; j0 < col_end; j0 += strip)
+    gemv_one_row<Ops, W>(a, 0, j0, std::min<std::int64_t>(strip, col_end - j0));
 }
 
 template <class Ops>

@@ -37,7 +37,8 @@ float f16_bits_to_float(std::uint16_t bits) {
 struct scalar_ops {
   using vec = float;
   static constexpr int width = 1;
-  static constexpr int gemv_cols4 = 4;
+  static constexpr int gemv_regs = 14;
+  static constexpr int gemv_rows = 4;
   static constexpr int gemm_mv = 4;
   static constexpr int gemm_nr = 4;
   static constexpr std::int64_t gemm_kc = 256;
