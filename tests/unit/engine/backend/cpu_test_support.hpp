@@ -14,6 +14,7 @@
 
 #include "engine/backend/backend.hpp"
 #include "engine/backend/cpu/cpu_backend.hpp"
+#include "engine/common/half.hpp"
 
 namespace troupe::testing {
 
@@ -33,40 +34,11 @@ inline std::vector<float> random_floats(std::size_t count, std::uint32_t seed, f
   return v;
 }
 
-inline std::uint16_t to_bf16_bits(float f) {
-  std::uint32_t u;
-  std::memcpy(&u, &f, sizeof u);
-  return static_cast<std::uint16_t>((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
-}
-
-inline float from_bf16_bits(std::uint16_t bits) {
-  const std::uint32_t u = std::uint32_t{bits} << 16;
-  float f;
-  std::memcpy(&f, &u, sizeof f);
-  return f;
-}
-
-// Normal numbers in f16 range only (the tests use |f| < 4): round to nearest even.
-inline std::uint16_t to_f16_bits(float f) {
-  std::uint32_t u;
-  std::memcpy(&u, &f, sizeof u);
-  const std::uint32_t sign = (u >> 16) & 0x8000u;
-  const float magnitude = std::fabs(f);
-  if (magnitude < 6.2e-5f) {  // subnormal f16: multiples of 2^-24
-    return static_cast<std::uint16_t>(sign | static_cast<std::uint32_t>(std::nearbyint(magnitude * 16777216.0f)));
-  }
-  std::uint32_t m;
-  std::memcpy(&m, &magnitude, sizeof m);
-  const std::uint32_t rounded = m + 0xfffu + ((m >> 13) & 1u);
-  return static_cast<std::uint16_t>(sign | (((rounded >> 23) - 112) << 10) | ((rounded >> 13) & 0x3ffu));
-}
-
-inline float from_f16_bits(std::uint16_t bits) {
-  const float magnitude = (bits & 0x7c00u) == 0
-                              ? std::ldexp(static_cast<float>(bits & 0x3ffu), -24)
-                              : std::ldexp(static_cast<float>((bits & 0x3ffu) | 0x400u), ((bits >> 10) & 0x1f) - 25);
-  return (bits & 0x8000u) != 0 ? -magnitude : magnitude;
-}
+// 16-bit conversions come from engine/common/half.hpp (scalar, round to nearest even).
+inline std::uint16_t to_bf16_bits(float f) { return f32_to_bf16(f); }
+inline float from_bf16_bits(std::uint16_t bits) { return bf16_to_f32(bits); }
+inline std::uint16_t to_f16_bits(float f) { return f32_to_f16(f); }
+inline float from_f16_bits(std::uint16_t bits) { return f16_to_f32(bits); }
 
 // A weight matrix in one dtype: the raw bytes the backend reads, and the f32 values they hold.
 struct typed_matrix {
