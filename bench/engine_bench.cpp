@@ -6,7 +6,9 @@
 // Prefill time is from the first step until every request has its first token (prompt tokens /
 // time); decode time is the rest (generated tokens after the first / time). Decode is also shown
 // as the weight bandwidth it implies at batch 1: weight bytes read per step x steps per second.
-// Medians over --repeat runs; one JSON line per configuration with --json.
+// The engine overhead is the time per decode step spent outside the model (scheduling, sampling,
+// detokenizing, stop checks), from engine_stats. Medians over --repeat runs; --json: one JSON line
+// per configuration.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -27,6 +29,7 @@ struct measurement {
   double prefill_tokens_per_s = 0;
   double decode_tokens_per_s = 0;
   double decode_step_ms = 0;
+  double decode_overhead_us = 0;  // per decode step: engine time outside the model (schedule + update)
 };
 
 measurement run_once(troupe::engine& eng, int batch, int prompt_len, int gen, std::uint64_t seed) {
@@ -44,22 +47,30 @@ measurement run_once(troupe::engine& eng, int batch, int prompt_len, int gen, st
   std::int64_t decoded = 0;
   const auto t0 = clock_type::now();
   auto t_prefill_done = t0;
+  troupe::engine_stats at_decode_start = eng.stats();
   while (eng.has_unfinished()) {
     const auto& outputs = eng.step();
     if (started < batch) {
       for (const auto& out : outputs) started += out.new_token_ids.empty() ? 0 : 1;
-      if (started >= batch) t_prefill_done = clock_type::now();
+      if (started >= batch) {
+        t_prefill_done = clock_type::now();
+        at_decode_start = eng.stats();
+      }
       continue;
     }
     ++decode_steps;
     for (const auto& out : outputs) decoded += static_cast<std::int64_t>(out.new_token_ids.size());
   }
   const auto t1 = clock_type::now();
+  const troupe::engine_stats at_end = eng.stats();
+  const double overhead_ns = static_cast<double>(at_end.schedule_ns - at_decode_start.schedule_ns +
+                                                 at_end.update_ns - at_decode_start.update_ns);
   const double prefill_s = std::chrono::duration<double>(t_prefill_done - t0).count();
   const double decode_s = std::chrono::duration<double>(t1 - t_prefill_done).count();
   return measurement{.prefill_tokens_per_s = batch * prompt_len / prefill_s,
                      .decode_tokens_per_s = decoded / decode_s,
-                     .decode_step_ms = decode_steps > 0 ? 1e3 * decode_s / decode_steps : 0};
+                     .decode_step_ms = decode_steps > 0 ? 1e3 * decode_s / decode_steps : 0,
+                     .decode_overhead_us = decode_steps > 0 ? overhead_ns / 1e3 / decode_steps : 0};
 }
 
 // Streaming read bandwidth of this machine with `threads` threads (GB/s): each thread sums its
@@ -133,25 +144,27 @@ int main(int argc, char** argv) {
     const double weight_gb = static_cast<double>(eng.weight_bytes()) / 1e9;
     run_once(eng, 1, std::min(prompt_len, 16), 4, 0);  // warm-up: page in the weights
     for (const int b : batches) {
-      std::vector<double> prefill, decode, step_ms;
+      std::vector<double> prefill, decode, step_ms, overhead_us;
       for (int r = 0; r < repeat; ++r) {
         const measurement m = run_once(eng, b, prompt_len, gen, static_cast<std::uint64_t>(r + 1));
         prefill.push_back(m.prefill_tokens_per_s);
         decode.push_back(m.decode_tokens_per_s);
         step_ms.push_back(m.decode_step_ms);
+        overhead_us.push_back(m.decode_overhead_us);
       }
       const double decode_bw = weight_gb * 1e3 / median(step_ms);
       if (json) {
         std::printf("%s\n", fmt::format(R"({{"model":"{}","threads":{},"batch":{},"prompt_len":{},"gen":{},)"
                                         R"("prefill_tok_s":{:.1f},"decode_tok_s":{:.1f},"decode_step_ms":{:.2f},)"
-                                        R"("weight_gb":{:.3f},"decode_weight_gb_s":{:.1f},"read_bandwidth_gb_s":{:.1f}}})",
+                                        R"("weight_gb":{:.3f},"decode_weight_gb_s":{:.1f},"read_bandwidth_gb_s":{:.1f},)"
+                                        R"("decode_overhead_us":{:.1f}}})",
                                         model, t, b, prompt_len, gen, median(prefill), median(decode),
-                                        median(step_ms), weight_gb, decode_bw, bandwidth).c_str());
+                                        median(step_ms), weight_gb, decode_bw, bandwidth, median(overhead_us)).c_str());
       } else {
         std::printf("threads %d batch %3d: prefill %9.1f tok/s  decode %9.1f tok/s  (%.2f ms/step, weights %.3f GB "
-                    "-> %.1f GB/s = %.0f%% of read bandwidth)\n",
+                    "-> %.1f GB/s = %.0f%% of read bandwidth; engine overhead %.1f us/step)\n",
                     t, b, median(prefill), median(decode), median(step_ms), weight_gb, decode_bw,
-                    100.0 * decode_bw / bandwidth);
+                    100.0 * decode_bw / bandwidth, median(overhead_us));
       }
       std::fflush(stdout);
     }

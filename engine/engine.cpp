@@ -1,6 +1,7 @@
 #include "engine/engine.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <random>
 #include <unordered_map>
 
@@ -191,12 +192,18 @@ const std::vector<request_output>& engine::step() {
   e.outputs.clear();
   std::move(e.pending_aborts.begin(), e.pending_aborts.end(), std::back_inserter(e.outputs));
   e.pending_aborts.clear();
+  const auto t0 = std::chrono::steady_clock::now();
   const scheduler_output plan = e.sched->schedule();
   if (plan.scheduled.empty()) return e.outputs;
-  const batch_layout& layout = e.batch.build(plan);
-  e.model->forward(layout, e.cache, e.logits);
+  const auto t1 = std::chrono::steady_clock::now();
+  e.model->forward(e.batch.build(plan), e.cache, e.logits);
+  const auto t2 = std::chrono::steady_clock::now();
   e.update(plan);
+  const auto t3 = std::chrono::steady_clock::now();
   e.counters.num_steps += 1;
+  e.counters.schedule_ns += std::chrono::duration_cast<std::chrono::nanoseconds>(t1 - t0).count();
+  e.counters.execute_ns += std::chrono::duration_cast<std::chrono::nanoseconds>(t2 - t1).count();
+  e.counters.update_ns += std::chrono::duration_cast<std::chrono::nanoseconds>(t3 - t2).count();
   return e.outputs;
 }
 

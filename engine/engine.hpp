@@ -70,6 +70,11 @@ struct engine_stats {
   std::int64_t num_prompt_tokens_computed = 0;
   std::int64_t num_generated_tokens = 0;
   std::int64_t num_steps = 0;
+  // Wall time spent in each phase of step(), summed over all steps (nanoseconds): what the
+  // engine adds around the model is schedule + update.
+  std::int64_t schedule_ns = 0;
+  std::int64_t execute_ns = 0;  // batch layout + forward pass (the model)
+  std::int64_t update_ns = 0;   // sampling, detokenizing, stop checks, scheduler update
 };
 
 class engine {
