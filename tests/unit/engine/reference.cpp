@@ -9,6 +9,9 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "engine/model/checkpoint_writer.hpp"
+#include "engine/model/hf_config_writer.hpp"
+#include "engine/model/model_presets.hpp"
 #include "engine/model/random_checkpoint.hpp"
 
 namespace troupe::testing {
@@ -61,6 +64,28 @@ std::filesystem::path tiny_model(model_arch arch, const std::string& dtype_name,
                                           .write_tied_lm_head = tied_lm_head});
   EXPECT_TRUE(written.has_value()) << (written ? "" : written.error().message);
   made.emplace(key, out);
+  return out;
+}
+
+std::filesystem::path tiny_llama_with_attention_bias() {
+  static std::mutex mutex;
+  std::lock_guard lock(mutex);
+  const std::filesystem::path out = scratch_dir() / "llama-attention-bias-f32";
+  if (std::filesystem::exists(out / "config.json")) return out;
+  const std::filesystem::path base = tiny_model(model_arch::llama, "f32");
+  auto config = load_model_config(base);
+  EXPECT_TRUE(config.has_value());
+  if (!config) return out;
+  config->attention_bias = true;  // q/k/v and o_proj biases, as some Llama variants ship
+  std::filesystem::create_directories(out);
+  std::ofstream(out / "config.json") << hf_config_json(*config);
+  std::ofstream(out / "generation_config.json") << hf_generation_config_json(*config);
+  for (const char* file : {"tokenizer.json", "tokenizer_config.json"}) {
+    std::filesystem::copy_file(base / file, out / file, std::filesystem::copy_options::overwrite_existing);
+  }
+  const auto layout = hf_tensor_layout(*config, /*include_tied_lm_head=*/false);
+  const status written = write_random_weights(layout, {.type = dtype::f32, .seed = 11, .out_dir = out});
+  EXPECT_TRUE(written.has_value()) << (written ? "" : written.error().message);
   return out;
 }
 

@@ -15,6 +15,9 @@ namespace troupe::testing {
 // dtype: "bf16", "f16" or "f32".
 std::filesystem::path tiny_model(model_arch arch, const std::string& dtype_name, bool tied_lm_head = false);
 
+// The tiny Llama with attention_bias: true (q/k/v and o_proj biases), written once per process.
+std::filesystem::path tiny_llama_with_attention_bias();
+
 // The shared trained checkpoints (../shared/models/stories260K and -bf16).
 std::filesystem::path shared_model(const std::string& name);
 

@@ -147,6 +147,8 @@ INSTANTIATE_TEST_SUITE_P(
                     2e-4f, 2, 64},
         golden_case{"llama_tiny_f32", [] { return testing::tiny_model(model_arch::llama, "f32"); }, tiny_prompt},
         golden_case{"llama_tiny_bf16", [] { return testing::tiny_model(model_arch::llama, "bf16"); }, tiny_prompt},
+        golden_case{"llama_tiny_attention_bias_f32", [] { return testing::tiny_llama_with_attention_bias(); },
+                    tiny_prompt},
         golden_case{"mistral_tiny_f16", [] { return testing::tiny_model(model_arch::mistral, "f16"); }, tiny_prompt},
         golden_case{"qwen2_tiny_bf16", [] { return testing::tiny_model(model_arch::qwen2, "bf16"); }, tiny_prompt},
         golden_case{"qwen3_tiny_bf16", [] { return testing::tiny_model(model_arch::qwen3, "bf16"); }, tiny_prompt},
