@@ -360,6 +360,7 @@ class parser {
   expr_ptr parse_postfix(expr_ptr node);
   expr_ptr parse_subscript(expr_ptr node);
   void parse_call_args(expr& call);
+  expr_ptr parse_call(expr_ptr callee);
   expr_ptr parse_filters_and_tests(expr_ptr node);
   expr_ptr parse_filter(expr_ptr input);
   expr_ptr parse_test(expr_ptr input);
@@ -464,10 +465,7 @@ expr_ptr parser::parse_postfix(expr_ptr node) {
     } else if (at_op("[")) {
       node = parse_subscript(std::move(node));
     } else if (at_op("(")) {
-      auto call = make_expr(expr_kind::call, node->pos);  // errors point at the callee
-      call->args.push_back(std::move(node));
-      parse_call_args(*call);
-      node = std::move(call);
+      node = parse_call(std::move(node));
     } else {
       return node;
     }
@@ -503,6 +501,14 @@ expr_ptr parser::parse_subscript(expr_ptr node) {
   return e;
 }
 
+// callee(args...): the call node's first argument is the callee; errors point at the callee.
+expr_ptr parser::parse_call(expr_ptr callee) {
+  auto call = make_expr(expr_kind::call, callee->pos);
+  call->args.push_back(std::move(callee));
+  parse_call_args(*call);
+  return call;
+}
+
 void parser::parse_call_args(expr& call) {
   expect_op("(");
   bool first = true;
@@ -533,10 +539,7 @@ expr_ptr parser::parse_filters_and_tests(expr_ptr node) {
     } else if (at_name("is")) {
       node = parse_test(std::move(node));
     } else if (at_op("(")) {
-      auto call = make_expr(expr_kind::call, node->pos);  // errors point at the callee
-      call->args.push_back(std::move(node));
-      parse_call_args(*call);
-      node = std::move(call);
+      node = parse_call(std::move(node));
     } else {
       return node;
     }
