@@ -11,6 +11,10 @@ std::string_view errc_name(errc code) {
     case errc::unsupported: return "unsupported";
     case errc::out_of_memory: return "out_of_memory";
     case errc::internal: return "internal";
+    case errc::unavailable: return "unavailable";
+    case errc::resource_exhausted: return "resource_exhausted";
+    case errc::cancelled: return "cancelled";
+    case errc::timeout: return "timeout";
   }
   return "unknown";
 }

@@ -23,6 +23,10 @@ enum class errc {
   unsupported,       // valid input that troupe does not implement (names the feature)
   out_of_memory,     // a device or host allocation failed
   internal,          // a broken invariant inside troupe
+  unavailable,       // no one can serve it now (no ready replica, peer gone); retry later
+  resource_exhausted,  // a bounded queue is full (admission); retry later
+  cancelled,         // stopped on request (client disconnect, shutdown)
+  timeout,           // a deadline passed
 };
 
 std::string_view errc_name(errc code);
