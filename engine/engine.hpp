@@ -57,6 +57,8 @@ struct request_output {
   std::vector<sample_result> new_logprobs;  // one per new token when sampling.logprobs >= 0
   std::optional<finish_reason> finished;
   std::string stop_reason;                  // the stop string or "token:<id>" that ended it
+  std::int32_t num_prompt_tokens = 0;
+  std::int32_t num_cached_prompt_tokens = 0;  // prompt tokens found in the prefix cache
 };
 
 struct engine_stats {
