@@ -35,6 +35,7 @@ struct transport_options {
   std::uint32_t protocol_version = 1;
   std::size_t max_message_bytes = 16 << 20;  // larger inbound messages are dropped with a logged error
   std::uint32_t connect_timeout_ms = 10000;
+  bool log_endpoints = false;        // print each peer's UCX lanes/transports to stderr once (debug)
 };
 
 // Callbacks, all invoked on the progress thread.
@@ -92,6 +93,14 @@ class transport {
 
   // Closes the endpoints to `peer` (on_peer_failed is not called for it).
   virtual void disconnect(const std::string& peer) = 0;
+
+  // Which UCX lanes and transports the endpoints to `peer` use (ucp_ep_print_info), for logs and
+  // benchmarks; empty when `peer` is not connected. Added beside the original interface; the
+  // defaults keep test doubles compiling.
+  virtual std::string describe_peer(const std::string& peer) const { return {}; }
+  // Inbound messages dropped: over max_message_bytes, from an endpoint that has not completed the
+  // handshake, or whose rendezvous receive failed.
+  virtual std::uint64_t num_dropped_messages() const { return 0; }
 };
 
 }  // namespace troupe
