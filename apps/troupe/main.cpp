@@ -1,8 +1,12 @@
-// troupe: the serving cluster's binary. This build has the single-process commands:
+// troupe: the serving cluster's binary.
+//   troupe up / down   start / stop the processes of a cluster.yaml
+//   troupe head / node the cluster's processes (started by up, or by hand, systemd, Slurm...)
 //   troupe run         offline generation with the engine
 //   troupe tokenize    a model's tokenizer on text (or --decode ids)
 //   troupe make-model  a random-weight checkpoint at a real model's shapes
 #include <cstdio>
+#include <map>
+#include <string>
 
 #include "apps/troupe/commands.hpp"
 
@@ -14,6 +18,13 @@ int main(int argc, char** argv) {
   const auto run = troupe::cli::add_run_command(app);
   const auto tokenize = troupe::cli::add_tokenize_command(app);
   const auto make_model = troupe::cli::add_make_model_command(app);
+#ifdef TROUPE_HAVE_CLUSTER
+  const std::map<std::string, troupe::cli::command_main> cluster_commands = {
+      {"head", troupe::cli::add_head_command(app)},
+      {"node", troupe::cli::add_node_command(app)},
+      {"up", troupe::cli::add_up_command(app)},
+      {"down", troupe::cli::add_down_command(app)}};
+#endif
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -22,6 +33,11 @@ int main(int argc, char** argv) {
   if (app.got_subcommand("run")) return run();
   if (app.got_subcommand("tokenize")) return tokenize();
   if (app.got_subcommand("make-model")) return make_model();
+#ifdef TROUPE_HAVE_CLUSTER
+  for (const auto& [name, command] : cluster_commands) {
+    if (app.got_subcommand(name)) return command();
+  }
+#endif
   std::fputs("troupe: no command given (see --help)\n", stderr);
   return 2;
 }

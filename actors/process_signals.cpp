@@ -1,0 +1,48 @@
+#include "actors/process_signals.hpp"
+
+#include <csignal>
+#include <ctime>
+
+namespace troupe::actors {
+
+namespace {
+
+sigset_t termination_set() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  return set;
+}
+
+}  // namespace
+
+void block_termination_signals() {
+  const sigset_t set = termination_set();
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+}
+
+void termination::request(int exit_code, std::string reason) {
+  bool expected = false;
+  if (!requested_.compare_exchange_strong(expected, true)) return;
+  reason_ = std::move(reason);
+  exit_code_ = exit_code;
+  // Wake the waiting thread at once.
+  ::kill(::getpid(), SIGTERM);
+}
+
+int termination::wait() {
+  const sigset_t set = termination_set();
+  const timespec tick{.tv_sec = 0, .tv_nsec = 100'000'000};
+  while (true) {
+    const int sig = sigtimedwait(&set, nullptr, &tick);
+    if (sig > 0) {
+      bool expected = false;
+      if (requested_.compare_exchange_strong(expected, true)) reason_ = sig == SIGINT ? "SIGINT" : "SIGTERM";
+      return exit_code_;
+    }
+    if (requested_) return exit_code_;
+  }
+}
+
+}  // namespace troupe::actors
