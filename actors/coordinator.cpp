@@ -5,6 +5,7 @@
 
 #include "actors/actor_names.hpp"
 #include "actors/gateway.hpp"
+#include "protocol/codec.hpp"
 #include "actors/membership.hpp"
 
 namespace troupe::actors {

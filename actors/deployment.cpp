@@ -7,6 +7,7 @@
 #include "actors/actor_names.hpp"
 #include "actors/delta_channel.hpp"
 #include "actors/gateway.hpp"
+#include "protocol/codec.hpp"
 #include "actors/replica_set.hpp"
 
 namespace troupe::actors {

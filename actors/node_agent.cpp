@@ -6,6 +6,7 @@
 
 #include "actors/actor_names.hpp"
 #include "actors/gateway.hpp"
+#include "protocol/codec.hpp"
 #include "actors/replica_leader.hpp"
 
 namespace troupe::actors {

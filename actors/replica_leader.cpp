@@ -6,6 +6,7 @@
 
 #include "actors/actor_names.hpp"
 #include "actors/gateway.hpp"
+#include "protocol/codec.hpp"
 #include "actors/worker.hpp"
 #include "engine/engine_core.hpp"
 

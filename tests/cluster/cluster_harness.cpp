@@ -100,7 +100,8 @@ local_cluster::local_cluster(const cluster_spec& spec)
       "nodes:\n",
       spec.name, http_port_, free_port(), free_port());
   for (int i = 0; i < spec.num_nodes; ++i) {
-    yaml += fmt::format("  - {{name: node{}, host: 127.0.0.1, devices: \"cpu:1\", cpu_threads_per_device: 1}}\n", i);
+    yaml += fmt::format("  - {{name: node{}, host: 127.0.0.1, devices: \"cpu:1\", cpu_threads_per_device: {}}}\n", i,
+                        spec.cpu_threads_per_device);
   }
   yaml += fmt::format(
       "models:\n"

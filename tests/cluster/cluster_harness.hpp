@@ -36,6 +36,7 @@ struct cluster_spec {
   int replicas = 3;
   int max_model_len = 4096;
   int max_queued_requests = 1024;
+  int cpu_threads_per_device = 1;
 };
 
 class local_cluster {

@@ -82,12 +82,15 @@ TEST_F(serving_cluster, serves_64_concurrent_requests_with_the_tokens_of_one_pro
   for (int i = 0; i < num_requests; ++i) {
     const http_reply r = replies[static_cast<std::size_t>(i)].get();
     ASSERT_EQ(r.status, 200) << "request " << i << ": " << r.error << " " << r.body.dump();
-    if (i % 2 == 1) EXPECT_TRUE(r.done) << "request " << i << " has no [DONE]";
+    if (i % 2 == 1) {
+      EXPECT_TRUE(r.done) << "request " << i << " has no [DONE]";
+    }
     EXPECT_EQ(completion_text(r), want[static_cast<std::size_t>(i)]) << "request " << i;
   }
   // Every replica served some of them.
   for (const std::string node : {"node0", "node1", "node2"}) {
-    EXPECT_NE(cluster_->read_log(node).find("finished request"), std::string::npos) << node << " served nothing";
+    const std::string log = cluster_->read_log(node);
+    EXPECT_NE(log.find("finished request"), std::string::npos) << node << " served nothing";
   }
 }
 
