@@ -22,7 +22,16 @@ caf::behavior worker_behavior(worker_actor* self, std::string device) {
         auto& st = self->state;
         spdlog::info("worker {}: loading {} ({} threads)", st.device, options.model_dir.string(), options.num_threads);
         const auto t0 = std::chrono::steady_clock::now();
-        result<std::unique_ptr<model_runner>> runner = model_runner::create(options);
+        model_runner_options with_progress = options;
+        int last_decile = 0;
+        with_progress.on_load_progress = [&](std::int32_t done, std::int32_t total, std::size_t bytes) {
+          const int decile = total > 0 ? done * 10 / total : 10;
+          if (decile == last_decile) return;
+          last_decile = decile;
+          spdlog::info("worker {}: loading weights: layer {}/{} ({:.1f} MiB)", st.device, done, total,
+                       static_cast<double>(bytes) / (1 << 20));
+        };
+        result<std::unique_ptr<model_runner>> runner = model_runner::create(with_progress);
         if (!runner) {
           spdlog::error("worker {}: cannot load {}: {}", st.device, options.model_dir.string(), runner.error().message);
           return caf::make_message(runner.error().message, worker_ready{});

@@ -81,7 +81,8 @@ result<std::unique_ptr<model_runner>> model_runner::create(const model_runner_op
   TROUPE_ASSIGN_OR_RETURN(r->device, make_cpu_backend(cpu_backend_options{.num_threads = options.num_threads,
                                                                        .bf16_dot_products = options.cpu_bf16_dot_products}));
   const transformer_options model_options{.max_num_tokens = options.max_num_batched_tokens,
-                                          .max_num_logits = options.max_num_seqs};
+                                          .max_num_logits = options.max_num_seqs,
+                                          .on_load_progress = options.on_load_progress};
   TROUPE_ASSIGN_OR_RETURN(r->model, transformer::create(r->config, r->ckpt, *r->device, model_options));
 
   const kv_cache_shape one_block = r->model->kv_shape(1, options.block_size);

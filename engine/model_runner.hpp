@@ -17,6 +17,7 @@
 
 #include "engine/common/result.hpp"
 #include "engine/model/model_config.hpp"
+#include "engine/model/weights.hpp"
 #include "engine/step_plan.hpp"
 
 namespace troupe {
@@ -31,6 +32,7 @@ struct model_runner_options {
   std::int64_t kv_cache_bytes = 1LL << 30;     // memory for the KV cache
   std::int64_t num_kv_blocks = 0;        // > 0: exactly this many blocks (overrides kv_cache_bytes)
   bool cpu_bf16_dot_products = false;    // see engine_options
+  load_progress on_load_progress;        // optional: (layers loaded, layers, bytes) during create()
 };
 
 struct model_runner_stats {

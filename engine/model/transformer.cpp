@@ -56,7 +56,7 @@ result<std::unique_ptr<transformer>> transformer::create(const model_config& con
   if (options.max_num_tokens <= 0 || options.max_num_logits <= 0) {
     return make_error(errc::invalid_argument, "transformer needs max_num_tokens > 0 and max_num_logits > 0");
   }
-  TROUPE_ASSIGN_OR_RETURN(model_weights weights, load_weights(ckpt, config, be));
+  TROUPE_ASSIGN_OR_RETURN(model_weights weights, load_weights(ckpt, config, be, options.on_load_progress));
   std::unique_ptr<transformer> model(new transformer(config, be, std::move(weights)));
   model->options_ = options;
 

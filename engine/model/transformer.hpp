@@ -17,6 +17,7 @@ namespace troupe {
 struct transformer_options {
   std::int32_t max_num_tokens = 2048;  // most tokens in one step (activation buffers)
   std::int32_t max_num_logits = 256;   // most rows of logits in one step
+  load_progress on_load_progress;      // optional: called after each layer's weights are loaded
 };
 
 // Rotary inverse frequencies for head_dim / 2 pairs, with rope_scaling applied as Hugging Face

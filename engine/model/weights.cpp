@@ -70,13 +70,15 @@ result<layer_weights> load_layer(const checkpoint& ckpt, const model_config& c, 
 
 }  // namespace
 
-result<model_weights> load_weights(const checkpoint& ckpt, const model_config& c, backend& be) {
+result<model_weights> load_weights(const checkpoint& ckpt, const model_config& c, backend& be,
+                                   const load_progress& on_progress) {
   model_weights w;
   TROUPE_ASSIGN_OR_RETURN(w.embed_tokens, load_matrix(ckpt, be, "model.embed_tokens.weight", c.vocab_size,
                                                       c.hidden_size, w.resident_bytes));
   for (std::int32_t i = 0; i < c.num_hidden_layers; ++i) {
     TROUPE_ASSIGN_OR_RETURN(layer_weights layer, load_layer(ckpt, c, be, i, w));
     w.layers.push_back(layer);
+    if (on_progress) on_progress(i + 1, c.num_hidden_layers, w.resident_bytes);
   }
   TROUPE_ASSIGN_OR_RETURN(w.final_norm, load_vector(ckpt, be, "model.norm.weight", c.hidden_size, w));
   // Tied models usually omit lm_head.weight; when a checkpoint carries it anyway, use it.

@@ -1,6 +1,8 @@
 // The weights of a decoder-only transformer (Llama, Mistral, Qwen2, Qwen3), resident in a backend.
 #pragma once
 
+#include <functional>
+
 #include <vector>
 
 #include "engine/backend/backend.hpp"
@@ -37,7 +39,10 @@ struct model_weights {
 
 // Reads every tensor the architecture needs, checking names and shapes against the config; an
 // error names the checkpoint file and tensor. Matrices are uploaded as they are (zero-copy on the
-// CPU backend), vectors converted to f32 once.
-result<model_weights> load_weights(const checkpoint& ckpt, const model_config& config, backend& be);
+// CPU backend), vectors converted to f32 once. `on_progress` (optional) is called after each
+// layer with (layers loaded, num_layers, bytes loaded so far).
+using load_progress = std::function<void(std::int32_t num_loaded_layers, std::int32_t num_layers, std::size_t num_bytes)>;
+result<model_weights> load_weights(const checkpoint& ckpt, const model_config& config, backend& be,
+                                   const load_progress& on_progress = {});
 
 }  // namespace troupe
