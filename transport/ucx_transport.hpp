@@ -159,7 +159,7 @@ class ucx_transport final : public transport {
   void deliver_ready(peer_link& link);
   // Closes both endpoints of `link`, fails its pending work with `reason`; on_peer_failed when
   // `notify` and the link was connected.
-  void close_link(const std::shared_ptr<peer_link>& link, const std::string& reason, bool notify, bool force);
+  void close_link(std::shared_ptr<peer_link> link, const std::string& reason, bool notify, bool force);
   void close_endpoint(ucp_ep_h ep, bool force);
   std::shared_ptr<peer_link> find_link(ucp_ep_h ep) const;
 

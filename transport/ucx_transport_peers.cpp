@@ -423,8 +423,8 @@ void ucx_transport::disconnect(const std::string& peer) {
   });
 }
 
-void ucx_transport::close_link(const std::shared_ptr<peer_link>& link, const std::string& reason, bool notify,
-                               bool force) {
+// `link` is taken by value: the caller's shared_ptr may be the one erased from links_by_name_ here.
+void ucx_transport::close_link(std::shared_ptr<peer_link> link, const std::string& reason, bool notify, bool force) {
   if (link->state == link_state::closed) return;
   const bool was_connected = link->state == link_state::connected;
   link->state = link_state::closed;
