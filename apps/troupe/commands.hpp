@@ -13,6 +13,9 @@ using command_main = std::function<int()>;
 command_main add_run_command(CLI::App& app);
 command_main add_tokenize_command(CLI::App& app);
 command_main add_make_model_command(CLI::App& app);
+#ifdef TROUPE_HAVE_API
+command_main add_serve_command(CLI::App& app);
+#endif
 #ifdef TROUPE_HAVE_CLUSTER
 command_main add_head_command(CLI::App& app);
 command_main add_node_command(CLI::App& app);

@@ -1,6 +1,7 @@
 // troupe: the serving cluster's binary.
 //   troupe up / down   start / stop the processes of a cluster.yaml
 //   troupe head / node the cluster's processes (started by up, or by hand, systemd, Slurm...)
+//   troupe serve       one model over an OpenAI-compatible HTTP API, in this process
 //   troupe run         offline generation with the engine
 //   troupe tokenize    a model's tokenizer on text (or --decode ids)
 //   troupe make-model  a random-weight checkpoint at a real model's shapes
@@ -18,6 +19,9 @@ int main(int argc, char** argv) {
   const auto run = troupe::cli::add_run_command(app);
   const auto tokenize = troupe::cli::add_tokenize_command(app);
   const auto make_model = troupe::cli::add_make_model_command(app);
+#ifdef TROUPE_HAVE_API
+  const auto serve = troupe::cli::add_serve_command(app);
+#endif
 #ifdef TROUPE_HAVE_CLUSTER
   const std::map<std::string, troupe::cli::command_main> cluster_commands = {
       {"head", troupe::cli::add_head_command(app)},
@@ -33,6 +37,9 @@ int main(int argc, char** argv) {
   if (app.got_subcommand("run")) return run();
   if (app.got_subcommand("tokenize")) return tokenize();
   if (app.got_subcommand("make-model")) return make_model();
+#ifdef TROUPE_HAVE_API
+  if (app.got_subcommand("serve")) return serve();
+#endif
 #ifdef TROUPE_HAVE_CLUSTER
   for (const auto& [name, command] : cluster_commands) {
     if (app.got_subcommand(name)) return command();
