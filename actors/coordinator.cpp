@@ -105,7 +105,8 @@ void on_status(coordinator_actor* self, const wire::envelope& env, const wire::r
   }
   const replica_entry* r = st.members->find_replica(status.replica_name);
   if (status.state == wire::replica_state::failed) {
-    spdlog::error("coordinator: replica {} on {} failed: {}", status.replica_name, status.node_name, status.message);
+    // `troupe up` watches for this line.
+    spdlog::error("troupe: failed: replica {} on {}: {}", status.replica_name, status.node_name, status.message);
   } else {
     spdlog::info("coordinator: replica {} on {}: {} {}", status.replica_name, status.node_name,
                  status.state == wire::replica_state::ready ? "ready" : "loading", status.message);

@@ -138,13 +138,22 @@ void stop_all(std::vector<child>& children, std::chrono::seconds grace = std::ch
   }
 }
 
-// Whether the head's log has the line it writes once every replica is ready.
-bool head_ready(const fs::path& head_log) {
+// What the head's log says so far: the line it writes once every replica is ready, or the first
+// replica failure.
+struct head_progress {
+  bool ready = false;
+  std::string failure;
+};
+head_progress read_head_progress(const fs::path& head_log) {
   std::ifstream in(head_log);
+  head_progress p;
   for (std::string line; std::getline(in, line);) {
-    if (line.find("troupe: ready") != std::string::npos) return true;
+    if (line.find("troupe: ready") != std::string::npos) p.ready = true;
+    if (const auto at = line.find("troupe: failed: "); at != std::string::npos && p.failure.empty()) {
+      p.failure = line.substr(at + 16);
+    }
   }
-  return false;
+  return p;
 }
 
 void write_pids(const fs::path& file, const std::vector<child>& children) {
@@ -232,7 +241,15 @@ int cluster_up(const cluster_config& config, const launch_options& options) {
 
   const auto deadline = clock::now() + std::chrono::seconds(options.ready_timeout_s);
   const timespec tick{.tv_sec = 0, .tv_nsec = 100'000'000};
-  while (!head_ready(children[0].log)) {
+  while (true) {
+    const head_progress progress = read_head_progress(children[0].log);
+    if (progress.ready) break;
+    if (!progress.failure.empty()) {
+      std::fprintf(stderr, "troupe up: %s\n", progress.failure.c_str());
+      stop_all(children);
+      fs::remove(pids, ec);
+      return 1;
+    }
     reap(children);
     for (const child& c : children) {
       if (c.running) continue;
