@@ -39,9 +39,12 @@ result<body> read_body(schema::Envelope::Body::Reader in);
 
 // Number of enumerants of each schema enum; the C++ enums of messages.hpp have the same values
 // (static_asserts in codec.cpp).
-inline constexpr std::uint16_t num_device_kinds = static_cast<std::uint16_t>(schema::DeviceKind::CUDA) + 1;
-inline constexpr std::uint16_t num_replica_states = static_cast<std::uint16_t>(schema::ReplicaState::STOPPED) + 1;
-inline constexpr std::uint16_t num_finish_kinds = static_cast<std::uint16_t>(schema::FinishKind::ERROR) + 1;
+inline constexpr std::uint16_t num_device_kinds =
+    static_cast<std::uint16_t>(schema::DeviceKind::CUDA) + 1;
+inline constexpr std::uint16_t num_replica_states =
+    static_cast<std::uint16_t>(schema::ReplicaState::STOPPED) + 1;
+inline constexpr std::uint16_t num_finish_kinds =
+    static_cast<std::uint16_t>(schema::FinishKind::ERROR) + 1;
 
 // ---- helpers for the readers --------------------------------------------------------------
 
@@ -57,13 +60,16 @@ error invalid_field(fmt::format_string<Args...> format, Args&&... args) {
 }
 
 // Text of any length the message allows (messages, generated text).
-inline std::string read_text(capnp::Text::Reader in) { return std::string(in.cStr(), in.size()); }
+inline std::string read_text(capnp::Text::Reader in) {
+  return std::string(in.cStr(), in.size());
+}
 
 // A name (actor, node, replica, device): non-empty and at most max_name_bytes.
 result<std::string> read_name(capnp::Text::Reader in, std::string_view field);
 
 // Token ids: each >= 0.
-result<std::vector<token_id>> read_token_ids(capnp::List<std::int32_t>::Reader in, std::string_view field);
+result<std::vector<token_id>> read_token_ids(capnp::List<std::int32_t>::Reader in,
+                                             std::string_view field);
 
 std::vector<std::uint64_t> read_u64_list(capnp::List<std::uint64_t>::Reader in);
 

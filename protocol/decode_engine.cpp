@@ -15,7 +15,8 @@ std::vector<request_id> read_ids(capnp::List<std::uint64_t>::Reader in) {
   return out;
 }
 
-result<std::vector<std::pair<token_id, float>>> read_logit_bias(capnp::List<schema::TokenBias>::Reader in) {
+result<std::vector<std::pair<token_id, float>>> read_logit_bias(
+    capnp::List<schema::TokenBias>::Reader in) {
   TROUPE_RETURN_IF_ERROR(check_struct_list(in, "logit_bias"));
   std::vector<std::pair<token_id, float>> out;
   out.reserve(in.size());
@@ -31,8 +32,10 @@ std::vector<std::string> read_stop_strings(capnp::List<capnp::Text>::Reader in) 
 }
 
 result<new_request_plan> read_new_request(schema::NewRequestPlan::Reader in) {
-  new_request_plan out{.id = request_id{in.getRequestId()}, .seed = in.getSeed(), .readmitted = in.getReadmitted()};
-  TROUPE_ASSIGN_OR_RETURN(out.prompt_token_ids, read_token_ids(in.getPromptTokenIds(), "prompt_token_ids"));
+  new_request_plan out{
+      .id = request_id{in.getRequestId()}, .seed = in.getSeed(), .readmitted = in.getReadmitted()};
+  TROUPE_ASSIGN_OR_RETURN(out.prompt_token_ids,
+                          read_token_ids(in.getPromptTokenIds(), "prompt_token_ids"));
   auto sampling = read_sampling_params(in.getSampling());
   if (!sampling) return in_field(std::move(sampling).error(), "sampling.");
   out.sampling = std::move(sampling).value();
@@ -71,7 +74,8 @@ result<sampling_params> read_sampling_params(schema::SamplingParams::Reader in) 
   if (in.getHasSeed()) out.seed = in.getSeed();
   TROUPE_ASSIGN_OR_RETURN(out.logit_bias, read_logit_bias(in.getLogitBias()));
   out.stop = read_stop_strings(in.getStop());
-  TROUPE_ASSIGN_OR_RETURN(out.stop_token_ids, read_token_ids(in.getStopTokenIds(), "stop_token_ids"));
+  TROUPE_ASSIGN_OR_RETURN(out.stop_token_ids,
+                          read_token_ids(in.getStopTokenIds(), "stop_token_ids"));
   // The engine's own range checks, without the vocabulary (unknown here): the same rules and
   // messages the API applies, so a peer cannot smuggle in what a client could not send.
   status valid = out.validate(std::numeric_limits<std::int32_t>::max());
@@ -86,17 +90,21 @@ result<sample_result> read_sample_result(schema::SampleResult::Reader in) {
   auto top = in.getTopLogprobs();
   TROUPE_RETURN_IF_ERROR(check_struct_list(top, "top_logprobs"));
   if (top.size() > static_cast<unsigned>(max_num_top_logprobs)) {
-    return invalid_field("top_logprobs has {} entries, more than {}", top.size(), max_num_top_logprobs);
+    return invalid_field("top_logprobs has {} entries, more than {}", top.size(),
+                         max_num_top_logprobs);
   }
   if (std::isnan(out.logprob) && top.size() != 0) {
-    return invalid_field("top_logprobs has {} entries but logprob is NaN (no logprobs asked for)", top.size());
+    return invalid_field("top_logprobs has {} entries but logprob is NaN (no logprobs asked for)",
+                         top.size());
   }
   out.top_logprobs.reserve(top.size());
   for (unsigned i = 0; i < top.size(); ++i) {
     token_logprob entry{.token = top[i].getToken(), .logprob = top[i].getLogprob()};
-    if (entry.token < 0) return invalid_field("top_logprobs[{}].token must be >= 0, got {}", i, entry.token);
+    if (entry.token < 0)
+      return invalid_field("top_logprobs[{}].token must be >= 0, got {}", i, entry.token);
     if (std::isnan(entry.logprob) || (std::isinf(entry.logprob) && entry.logprob > 0)) {
-      return invalid_field("top_logprobs[{}].logprob must be a number below +inf, got {}", i, entry.logprob);
+      return invalid_field("top_logprobs[{}].logprob must be a number below +inf, got {}", i,
+                           entry.logprob);
     }
     out.top_logprobs.push_back(entry);
   }
@@ -105,10 +113,11 @@ result<sample_result> read_sample_result(schema::SampleResult::Reader in) {
 
 result<step_plan> read_step_plan(schema::StepPlan::Reader in) {
   step_plan out{.step_id = in.getStepId()};
-  TROUPE_ASSIGN_OR_RETURN(out.new_requests,
-                          read_struct_list<new_request_plan>(in.getNewRequests(), "new_requests", read_new_request));
-  TROUPE_ASSIGN_OR_RETURN(out.scheduled,
-                          read_struct_list<scheduled_request_plan>(in.getScheduled(), "scheduled", read_scheduled));
+  TROUPE_ASSIGN_OR_RETURN(
+      out.new_requests,
+      read_struct_list<new_request_plan>(in.getNewRequests(), "new_requests", read_new_request));
+  TROUPE_ASSIGN_OR_RETURN(out.scheduled, read_struct_list<scheduled_request_plan>(
+                                             in.getScheduled(), "scheduled", read_scheduled));
   out.preempted = read_ids(in.getPreempted());
   out.finished = read_ids(in.getFinished());
   return out;
@@ -119,9 +128,11 @@ result<step_result> read_step_result(schema::StepResult::Reader in) {
   auto read_sampled = [](schema::SampledToken::Reader token) -> result<sampled_token> {
     auto sample = read_sample_result(token.getResult());
     if (!sample) return in_field(std::move(sample).error(), "result.");
-    return sampled_token{.id = request_id{token.getRequestId()}, .result = std::move(sample).value()};
+    return sampled_token{.id = request_id{token.getRequestId()},
+                         .result = std::move(sample).value()};
   };
-  TROUPE_ASSIGN_OR_RETURN(out.sampled, read_struct_list<sampled_token>(in.getSampled(), "sampled", read_sampled));
+  TROUPE_ASSIGN_OR_RETURN(
+      out.sampled, read_struct_list<sampled_token>(in.getSampled(), "sampled", read_sampled));
   return out;
 }
 

@@ -17,9 +17,11 @@ result<device_info> read_device(schema::DeviceInfo::Reader in) {
 result<join_request> read(schema::JoinRequest::Reader in) {
   join_request out{.pid = in.getPid()};
   TROUPE_ASSIGN_OR_RETURN(out.node_name, read_name(in.getNodeName(), "node_name"));
-  TROUPE_ASSIGN_OR_RETURN(out.transport_address, read_name(in.getTransportAddress(), "transport_address"));
+  TROUPE_ASSIGN_OR_RETURN(out.transport_address,
+                          read_name(in.getTransportAddress(), "transport_address"));
   TROUPE_RETURN_IF_ERROR(check_non_negative(out.pid, "pid"));
-  TROUPE_ASSIGN_OR_RETURN(out.devices, read_struct_list<device_info>(in.getDevices(), "devices", read_device));
+  TROUPE_ASSIGN_OR_RETURN(out.devices,
+                          read_struct_list<device_info>(in.getDevices(), "devices", read_device));
   return out;
 }
 
@@ -83,7 +85,8 @@ result<replica_status> read(schema::ReplicaStatus::Reader in) {
 
 result<generate> read(schema::Generate::Reader in) {
   generate out{.request_id = in.getRequestId(), .priority = in.getPriority()};
-  TROUPE_ASSIGN_OR_RETURN(out.prompt_token_ids, read_token_ids(in.getPromptTokenIds(), "prompt_token_ids"));
+  TROUPE_ASSIGN_OR_RETURN(out.prompt_token_ids,
+                          read_token_ids(in.getPromptTokenIds(), "prompt_token_ids"));
   auto sampling = read_sampling_params(in.getSampling());
   if (!sampling) return in_field(std::move(sampling).error(), "sampling.");
   out.sampling = std::move(sampling).value();
@@ -101,13 +104,16 @@ result<request_delta> read_delta(schema::RequestDelta::Reader in) {
                     .num_prompt_tokens = in.getNumPromptTokens(),
                     .num_cached_prompt_tokens = in.getNumCachedPromptTokens()};
   TROUPE_ASSIGN_OR_RETURN(out.new_token_ids, read_token_ids(in.getNewTokenIds(), "new_token_ids"));
-  TROUPE_ASSIGN_OR_RETURN(out.new_logprobs,
-                          read_struct_list<sample_result>(in.getNewLogprobs(), "new_logprobs", read_sample_result));
+  TROUPE_ASSIGN_OR_RETURN(
+      out.new_logprobs,
+      read_struct_list<sample_result>(in.getNewLogprobs(), "new_logprobs", read_sample_result));
   if (!out.new_logprobs.empty() && out.new_logprobs.size() != out.new_token_ids.size()) {
-    return invalid_field("new_logprobs has {} entries for {} new tokens (must be 0 or one per token)",
-                         out.new_logprobs.size(), out.new_token_ids.size());
+    return invalid_field(
+        "new_logprobs has {} entries for {} new tokens (must be 0 or one per token)",
+        out.new_logprobs.size(), out.new_token_ids.size());
   }
-  TROUPE_ASSIGN_OR_RETURN(auto finished, check_enum(in.getFinished(), num_finish_kinds, "finished"));
+  TROUPE_ASSIGN_OR_RETURN(auto finished,
+                          check_enum(in.getFinished(), num_finish_kinds, "finished"));
   out.finished = static_cast<finish_kind>(finished);
   TROUPE_RETURN_IF_ERROR(check_non_negative(out.num_prompt_tokens, "num_prompt_tokens"));
   if (out.num_cached_prompt_tokens < 0 || out.num_cached_prompt_tokens > out.num_prompt_tokens) {
@@ -125,7 +131,8 @@ result<replica_outputs> read(schema::ReplicaOutputs::Reader in) {
   TROUPE_RETURN_IF_ERROR(check_non_negative(out.num_running, "num_running"));
   TROUPE_RETURN_IF_ERROR(check_non_negative(out.num_waiting, "num_waiting"));
   TROUPE_RETURN_IF_ERROR(check_non_negative(out.num_free_kv_blocks, "num_free_kv_blocks"));
-  TROUPE_ASSIGN_OR_RETURN(out.deltas, read_struct_list<request_delta>(in.getDeltas(), "deltas", read_delta));
+  TROUPE_ASSIGN_OR_RETURN(out.deltas,
+                          read_struct_list<request_delta>(in.getDeltas(), "deltas", read_delta));
   return out;
 }
 
@@ -133,7 +140,8 @@ result<replica_outputs> read(schema::ReplicaOutputs::Reader in) {
 template <class Message, class Reader, class ReadOne>
 result<body> read_member(Reader in, ReadOne read_one) {
   result<Message> message = read_one(in);
-  if (!message) return in_field(std::move(message).error(), fmt::format("{}.", body_name(body{Message{}})));
+  if (!message)
+    return in_field(std::move(message).error(), fmt::format("{}.", body_name(body{Message{}})));
   return body{std::move(message).value()};
 }
 
@@ -142,12 +150,14 @@ result<body> read_member(Reader in, ReadOne read_one) {
 result<std::string> read_name(capnp::Text::Reader in, std::string_view field) {
   if (in.size() == 0) return invalid_field("{} must not be empty", field);
   if (in.size() > max_name_bytes) {
-    return invalid_field("{} is {} bytes, more than the limit of {}", field, in.size(), max_name_bytes);
+    return invalid_field("{} is {} bytes, more than the limit of {}", field, in.size(),
+                         max_name_bytes);
   }
   return read_text(in);
 }
 
-result<std::vector<token_id>> read_token_ids(capnp::List<std::int32_t>::Reader in, std::string_view field) {
+result<std::vector<token_id>> read_token_ids(capnp::List<std::int32_t>::Reader in,
+                                             std::string_view field) {
   std::vector<token_id> out;
   out.reserve(in.size());
   for (unsigned i = 0; i < in.size(); ++i) {
@@ -168,18 +178,29 @@ result<body> read_body(schema::Envelope::Body::Reader in) {
   using which = schema::Envelope::Body::Which;
   auto self = [](auto reader) { return read(reader); };
   switch (in.which()) {
-    case which::JOIN_REQUEST: return read_member<join_request>(in.getJoinRequest(), self);
-    case which::JOIN_REPLY: return read_member<join_reply>(in.getJoinReply(), self);
-    case which::HEARTBEAT: return read_member<heartbeat>(in.getHeartbeat(), self);
-    case which::ASSIGN_REPLICA: return read_member<assign_replica>(in.getAssignReplica(), self);
-    case which::REPLICA_STATUS: return read_member<replica_status>(in.getReplicaStatus(), self);
-    case which::GENERATE: return read_member<generate>(in.getGenerate(), self);
-    case which::ABORT_REQUESTS: return read_member<abort_requests>(in.getAbortRequests(), self);
-    case which::REPLICA_OUTPUTS: return read_member<replica_outputs>(in.getReplicaOutputs(), self);
-    case which::STEP_PLAN: return read_member<step_plan>(in.getStepPlan(), read_step_plan);
-    case which::STEP_RESULT: return read_member<step_result>(in.getStepResult(), read_step_result);
+    case which::JOIN_REQUEST:
+      return read_member<join_request>(in.getJoinRequest(), self);
+    case which::JOIN_REPLY:
+      return read_member<join_reply>(in.getJoinReply(), self);
+    case which::HEARTBEAT:
+      return read_member<heartbeat>(in.getHeartbeat(), self);
+    case which::ASSIGN_REPLICA:
+      return read_member<assign_replica>(in.getAssignReplica(), self);
+    case which::REPLICA_STATUS:
+      return read_member<replica_status>(in.getReplicaStatus(), self);
+    case which::GENERATE:
+      return read_member<generate>(in.getGenerate(), self);
+    case which::ABORT_REQUESTS:
+      return read_member<abort_requests>(in.getAbortRequests(), self);
+    case which::REPLICA_OUTPUTS:
+      return read_member<replica_outputs>(in.getReplicaOutputs(), self);
+    case which::STEP_PLAN:
+      return read_member<step_plan>(in.getStepPlan(), read_step_plan);
+    case which::STEP_RESULT:
+      return read_member<step_result>(in.getStepResult(), read_step_result);
   }
-  return invalid_field("body has unknown union member {} (a newer protocol?)", static_cast<unsigned>(in.which()));
+  return invalid_field("body has unknown union member {} (a newer protocol?)",
+                       static_cast<unsigned>(in.which()));
 }
 
 }  // namespace troupe::wire::codec_detail

@@ -8,7 +8,9 @@
 namespace troupe::wire::codec_detail {
 namespace {
 
-capnp::Text::Reader as_text(const std::string& text) { return {text.data(), text.size()}; }
+capnp::Text::Reader as_text(const std::string& text) {
+  return {text.data(), text.size()};
+}
 
 template <class Builder>
 void write_ints(Builder out, const std::vector<std::int32_t>& in) {
@@ -74,7 +76,8 @@ void write(schema::ReplicaStatus::Builder out, const replica_status& in) {
 
 void write(schema::Generate::Builder out, const generate& in) {
   out.setRequestId(in.request_id);
-  write_ints(out.initPromptTokenIds(static_cast<unsigned>(in.prompt_token_ids.size())), in.prompt_token_ids);
+  write_ints(out.initPromptTokenIds(static_cast<unsigned>(in.prompt_token_ids.size())),
+             in.prompt_token_ids);
   write_sampling_params(out.initSampling(), in.sampling);
   out.setPriority(in.priority);
 }
@@ -89,7 +92,8 @@ void write(schema::RequestDelta::Builder out, const request_delta& in) {
   write_ints(out.initNewTokenIds(static_cast<unsigned>(in.new_token_ids.size())), in.new_token_ids);
   out.setNewText(as_text(in.new_text));
   auto logprobs = out.initNewLogprobs(static_cast<unsigned>(in.new_logprobs.size()));
-  for (unsigned i = 0; i < in.new_logprobs.size(); ++i) write_sample_result(logprobs[i], in.new_logprobs[i]);
+  for (unsigned i = 0; i < in.new_logprobs.size(); ++i)
+    write_sample_result(logprobs[i], in.new_logprobs[i]);
   out.setFinished(static_cast<schema::FinishKind>(in.finished));
   out.setStopReason(as_text(in.stop_reason));
   out.setNumPromptTokens(in.num_prompt_tokens);
@@ -125,7 +129,8 @@ void write_sampling_params(schema::SamplingParams::Builder out, const sampling_p
   out.setLogprobs(in.logprobs);
   out.setMaxTokens(in.max_tokens);
   write_texts(out.initStop(static_cast<unsigned>(in.stop.size())), in.stop);
-  write_ints(out.initStopTokenIds(static_cast<unsigned>(in.stop_token_ids.size())), in.stop_token_ids);
+  write_ints(out.initStopTokenIds(static_cast<unsigned>(in.stop_token_ids.size())),
+             in.stop_token_ids);
   out.setIgnoreEos(in.ignore_eos);
 }
 
@@ -157,7 +162,8 @@ void write_step_plan(schema::StepPlan::Builder out, const step_plan& in) {
     scheduled[i].setRequestId(plan.id.value);
     scheduled[i].setNumComputedTokens(plan.num_computed_tokens);
     scheduled[i].setNumNewTokens(plan.num_new_tokens);
-    write_ints(scheduled[i].initNewBlockIds(static_cast<unsigned>(plan.new_block_ids.size())), plan.new_block_ids);
+    write_ints(scheduled[i].initNewBlockIds(static_cast<unsigned>(plan.new_block_ids.size())),
+               plan.new_block_ids);
     scheduled[i].setSamples(plan.samples);
   }
   write_ids(out.initPreempted(static_cast<unsigned>(in.preempted.size())), in.preempted);
@@ -177,17 +183,28 @@ void write_body(schema::Envelope::Body::Builder out, const body& message) {
   std::visit(
       [&](const auto& m) {
         using T = std::decay_t<decltype(m)>;
-        if constexpr (std::is_same_v<T, join_request>) write(out.initJoinRequest(), m);
-        else if constexpr (std::is_same_v<T, join_reply>) write(out.initJoinReply(), m);
-        else if constexpr (std::is_same_v<T, heartbeat>) write(out.initHeartbeat(), m);
-        else if constexpr (std::is_same_v<T, assign_replica>) write(out.initAssignReplica(), m);
-        else if constexpr (std::is_same_v<T, replica_status>) write(out.initReplicaStatus(), m);
-        else if constexpr (std::is_same_v<T, generate>) write(out.initGenerate(), m);
-        else if constexpr (std::is_same_v<T, abort_requests>) write(out.initAbortRequests(), m);
-        else if constexpr (std::is_same_v<T, replica_outputs>) write(out.initReplicaOutputs(), m);
-        else if constexpr (std::is_same_v<T, step_plan>) write_step_plan(out.initStepPlan(), m);
-        else if constexpr (std::is_same_v<T, step_result>) write_step_result(out.initStepResult(), m);
-        else static_assert(sizeof(T) == 0, "every body alternative needs a writer");
+        if constexpr (std::is_same_v<T, join_request>)
+          write(out.initJoinRequest(), m);
+        else if constexpr (std::is_same_v<T, join_reply>)
+          write(out.initJoinReply(), m);
+        else if constexpr (std::is_same_v<T, heartbeat>)
+          write(out.initHeartbeat(), m);
+        else if constexpr (std::is_same_v<T, assign_replica>)
+          write(out.initAssignReplica(), m);
+        else if constexpr (std::is_same_v<T, replica_status>)
+          write(out.initReplicaStatus(), m);
+        else if constexpr (std::is_same_v<T, generate>)
+          write(out.initGenerate(), m);
+        else if constexpr (std::is_same_v<T, abort_requests>)
+          write(out.initAbortRequests(), m);
+        else if constexpr (std::is_same_v<T, replica_outputs>)
+          write(out.initReplicaOutputs(), m);
+        else if constexpr (std::is_same_v<T, step_plan>)
+          write_step_plan(out.initStepPlan(), m);
+        else if constexpr (std::is_same_v<T, step_result>)
+          write_step_result(out.initStepResult(), m);
+        else
+          static_assert(sizeof(T) == 0, "every body alternative needs a writer");
       },
       message);
 }

@@ -37,8 +37,8 @@ TEST(codec_round_trip, every_message_type_keeps_all_its_fields) {
 
 TEST(codec_round_trip, default_constructed_messages_round_trip_except_those_needing_names) {
   // Messages without required names decode from their defaults; the others need a name.
-  for (const body& message : {body{join_reply{}}, body{abort_requests{}}, body{step_plan{}}, body{step_result{}},
-                              body{generate{}}}) {
+  for (const body& message : {body{join_reply{}}, body{abort_requests{}}, body{step_plan{}},
+                              body{step_result{}}, body{generate{}}}) {
     SCOPED_TRACE(std::string(body_name(message)));
     expect_same(make_envelope(message), round_trip(make_envelope(message)));
   }
@@ -49,8 +49,9 @@ TEST(codec_round_trip, empty_lists_stay_empty) {
   step_plan plan{.step_id = 1};
   plan.new_requests.push_back(new_request_plan{.id = request_id{1}, .readmitted = true});
   plan.scheduled.push_back(scheduled_request_plan{.id = request_id{1}, .num_new_tokens = 0});
-  for (const body& message : {body{outputs}, body{plan}, body{join_request{.node_name = "n", .transport_address = "a"}},
-                              body{assign_replica{.replica_name = "r", .model = {.name = "m", .path = "/p"}}}}) {
+  for (const body& message :
+       {body{outputs}, body{plan}, body{join_request{.node_name = "n", .transport_address = "a"}},
+        body{assign_replica{.replica_name = "r", .model = {.name = "m", .path = "/p"}}}}) {
     SCOPED_TRACE(std::string(body_name(message)));
     expect_same(make_envelope(message), round_trip(make_envelope(message)));
   }
@@ -65,7 +66,8 @@ TEST(codec_round_trip, names_of_the_maximum_length_are_accepted) {
 
 TEST(codec_round_trip, twenty_top_logprobs_are_accepted) {
   sample_result sample{.token = 1, .logprob = -0.1f};
-  for (int i = 0; i < max_num_top_logprobs; ++i) sample.top_logprobs.push_back({i, -0.1f * static_cast<float>(i)});
+  for (int i = 0; i < max_num_top_logprobs; ++i)
+    sample.top_logprobs.push_back({i, -0.1f * static_cast<float>(i)});
   step_result result{.step_id = 4, .sampled = {{.id = request_id{1}, .result = sample}}};
   expect_same(make_envelope(result), round_trip(make_envelope(result)));
 }
@@ -76,8 +78,12 @@ TEST(codec_round_trip, a_prompt_of_two_million_tokens_fits_under_the_default_siz
 }
 
 TEST(codec_round_trip, extreme_integer_values_survive) {
-  replica_status status{.replica_name = "r", .node_name = "n", .leader_actor = "a",
-                        .state = replica_state::stopped, .num_kv_blocks = INT64_MAX, .max_model_len = INT32_MAX};
+  replica_status status{.replica_name = "r",
+                        .node_name = "n",
+                        .leader_actor = "a",
+                        .state = replica_state::stopped,
+                        .num_kv_blocks = INT64_MAX,
+                        .max_model_len = INT32_MAX};
   expect_same(make_envelope(status), round_trip(make_envelope(status)));
   step_plan plan{.step_id = UINT64_MAX, .preempted = {request_id{UINT64_MAX}}};
   expect_same(make_envelope(plan), round_trip(make_envelope(plan)));
