@@ -16,14 +16,16 @@ namespace {
 // A cluster.yaml is a few kilobytes; anything far larger is not one.
 constexpr std::uintmax_t max_config_file_bytes = 16ULL << 20;
 
-// yaml-cpp throws on syntax errors (and on nesting deeper than its depth guard); the mark is 0-based.
+// yaml-cpp throws on syntax errors (and on nesting deeper than its depth guard); the mark is
+// 0-based.
 result<YAML::Node> load_yaml(std::string_view text, const std::string& file_name) {
   try {
     return YAML::Load(std::string(text));
   } catch (const YAML::ParserException& e) {  // also YAML::DeepRecursion
     const int line = e.mark.is_null() ? 1 : e.mark.line + 1;
     const int column = e.mark.is_null() ? 1 : e.mark.column + 1;
-    return make_error(errc::parse_error, "{}:{}:{}: invalid YAML: {}", file_name, line, column, e.msg);
+    return make_error(errc::parse_error, "{}:{}:{}: invalid YAML: {}", file_name, line, column,
+                      e.msg);
   } catch (const YAML::Exception& e) {
     return make_error(errc::parse_error, "{}: invalid YAML: {}", file_name, e.what());
   }
@@ -31,7 +33,9 @@ result<YAML::Node> load_yaml(std::string_view text, const std::string& file_name
 
 }  // namespace
 
-std::string device_spec::name() const { return fmt::format("{}:{}", kind, index); }
+std::string device_spec::name() const {
+  return fmt::format("{}:{}", kind, index);
+}
 
 const node_config* cluster_config::find_node(std::string_view node_name) const {
   for (const auto& node : nodes) {
@@ -40,12 +44,14 @@ const node_config* cluster_config::find_node(std::string_view node_name) const {
   return nullptr;
 }
 
-result<cluster_config> parse_cluster_config(std::string_view yaml_text, const std::filesystem::path& file_name) {
+result<cluster_config> parse_cluster_config(std::string_view yaml_text,
+                                            const std::filesystem::path& file_name) {
   const std::string shown_name = file_name.string();
   TROUPE_ASSIGN_OR_RETURN(const YAML::Node root, load_yaml(yaml_text, shown_name));
   const config_detail::yaml_source source(shown_name);
   if (root.IsNull()) {
-    return source.error_at(root.Mark(), "", "the document is empty; expected a mapping with keys nodes and models");
+    return source.error_at(root.Mark(), "",
+                           "the document is empty; expected a mapping with keys nodes and models");
   }
   TROUPE_ASSIGN_OR_RETURN(config_detail::parsed_document document,
                           config_detail::read_document(source, root, file_name.parent_path()));
@@ -69,16 +75,19 @@ result<cluster_config> load_cluster_config(const std::filesystem::path& file) {
     return make_error(code, "cannot read cluster config {}: {}", file.string(), ec.message());
   }
   if (size > max_config_file_bytes) {
-    return make_error(errc::invalid_argument, "cluster config {} is {} bytes; a cluster.yaml is at most {} bytes",
+    return make_error(errc::invalid_argument,
+                      "cluster config {} is {} bytes; a cluster.yaml is at most {} bytes",
                       file.string(), size, max_config_file_bytes);
   }
   std::ifstream in(file, std::ios::binary);
-  if (!in) return make_error(errc::io_error, "cannot open cluster config {}: {}", file.string(), std::strerror(errno));
+  if (!in)
+    return make_error(errc::io_error, "cannot open cluster config {}: {}", file.string(),
+                      std::strerror(errno));
   std::string text(static_cast<std::size_t>(size), '\0');
   in.read(text.data(), static_cast<std::streamsize>(size));
   if (in.gcount() != static_cast<std::streamsize>(size)) {
-    return make_error(errc::io_error, "cannot read cluster config {}: read {} of {} bytes", file.string(),
-                      in.gcount(), size);
+    return make_error(errc::io_error, "cannot read cluster config {}: read {} of {} bytes",
+                      file.string(), in.gcount(), size);
   }
   return parse_cluster_config(text, file);
 }

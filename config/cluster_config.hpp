@@ -49,7 +49,8 @@ struct parallel_config {
 
 struct kv_cache_config {
   std::int32_t block_size = 16;
-  std::uint64_t memory_bytes = 1ULL << 30;  // KV cache memory of each replica; "1GiB", "512MiB", "2GB", or bytes
+  // KV cache memory of each replica: "1GiB", "512MiB", "2GB", or a plain byte count.
+  std::uint64_t memory_bytes = 1ULL << 30;
 };
 
 struct model_deployment_config {

@@ -18,6 +18,9 @@ namespace troupe {
 // typo cannot allocate millions of entries.
 inline constexpr std::int32_t max_num_node_devices = 1024;
 
+// `text` in double quotes for "got ..." messages, cut to its first 64 characters (then "...").
+std::string quote_for_message(std::string_view text);
+
 // A decimal integer with an optional leading '-' or '+', nothing else (no spaces, no hex, no
 // fraction). nullopt when malformed or outside int64.
 std::optional<std::int64_t> parse_integer(std::string_view text);
@@ -28,9 +31,9 @@ std::optional<std::int64_t> parse_integer(std::string_view text);
 result<std::uint64_t> parse_size(std::string_view text);
 
 // A device list of one kind: "cpu:N" (N CPU devices cpu:0 .. cpu:N-1, N >= 1), or "cuda:" followed
-// by comma-separated indices and inclusive ranges ("cuda:3", "cuda:0-7", "cuda:0,2,5", "cuda:0-3,6").
-// Errors: other kinds, malformed numbers, empty or reversed ranges, duplicates, more than
-// max_num_node_devices devices or an index >= max_num_node_devices.
+// by comma-separated indices and inclusive ranges ("cuda:3", "cuda:0-7", "cuda:0,2,5",
+// "cuda:0-3,6"). Errors: other kinds, malformed numbers, empty or reversed ranges, duplicates, more
+// than max_num_node_devices devices or an index >= max_num_node_devices.
 result<std::vector<device_spec>> parse_devices(std::string_view text);
 
 }  // namespace troupe

@@ -23,7 +23,8 @@ YAML::Mark value_mark(const YAML::Node& key, const YAML::Node& value) {
 
 }  // namespace
 
-error yaml_source::error_at(const YAML::Mark& mark, std::string_view path, std::string_view problem) const {
+error yaml_source::error_at(const YAML::Mark& mark, std::string_view path,
+                            std::string_view problem) const {
   const int line = mark.is_null() ? 1 : mark.line + 1;
   const int column = mark.is_null() ? 1 : mark.column + 1;
   return make_error(errc::invalid_argument, "{}:{}:{}: {}: {}", file_name_, line, column,
@@ -32,10 +33,14 @@ error yaml_source::error_at(const YAML::Mark& mark, std::string_view path, std::
 
 std::string describe(const YAML::Node& node) {
   switch (node.Type()) {
-    case YAML::NodeType::Map: return "a mapping";
-    case YAML::NodeType::Sequence: return "a sequence";
-    case YAML::NodeType::Scalar: return fmt::format("\"{}\"", node.Scalar());
-    default: return "an empty value";
+    case YAML::NodeType::Map:
+      return "a mapping";
+    case YAML::NodeType::Sequence:
+      return "a sequence";
+    case YAML::NodeType::Scalar:
+      return quote_for_message(node.Scalar());
+    default:
+      return "an empty value";
   }
 }
 
@@ -43,28 +48,34 @@ std::string child_path(std::string_view parent, std::string_view key) {
   return parent.empty() ? std::string(key) : fmt::format("{}.{}", parent, key);
 }
 
-std::string item_path(std::string_view parent, std::size_t index) { return fmt::format("{}[{}]", parent, index); }
+std::string item_path(std::string_view parent, std::size_t index) {
+  return fmt::format("{}[{}]", parent, index);
+}
 
 result<std::string> read_string(const yaml_source& source, const yaml_value& value) {
   if (!value.node.IsScalar() || value.node.Scalar().empty()) {
-    return source.error_at(value, fmt::format("expected a non-empty string, got {}", describe(value.node)));
+    return source.error_at(
+        value, fmt::format("expected a non-empty string, got {}", describe(value.node)));
   }
   return value.node.Scalar();
 }
 
-result<std::int64_t> read_integer(const yaml_source& source, const yaml_value& value, std::int64_t min,
-                                  std::int64_t max) {
+result<std::int64_t> read_integer(const yaml_source& source, const yaml_value& value,
+                                  std::int64_t min, std::int64_t max) {
   const auto number = value.node.IsScalar() ? parse_integer(value.node.Scalar()) : std::nullopt;
   if (!number || *number < min || *number > max) {
-    return source.error_at(value, fmt::format("expected an integer in [{}, {}], got {}", min, max, describe(value.node)));
+    return source.error_at(value, fmt::format("expected an integer in [{}, {}], got {}", min, max,
+                                              describe(value.node)));
   }
   return *number;
 }
 
 result<std::uint64_t> read_size(const yaml_source& source, const yaml_value& value) {
   if (!value.node.IsScalar()) {
-    return source.error_at(value, fmt::format(R"(expected a size such as "1GiB", "512MiB", "2GB" or a byte count, got {})",
-                                              describe(value.node)));
+    return source.error_at(
+        value,
+        fmt::format(R"(expected a size such as "1GiB", "512MiB", "2GB" or a byte count, got {})",
+                    describe(value.node)));
   }
   auto size = parse_size(value.node.Scalar());
   if (!size) return source.error_at(value, size.error().message);
@@ -74,8 +85,10 @@ result<std::uint64_t> read_size(const yaml_source& source, const yaml_value& val
 
 result<std::vector<device_spec>> read_devices(const yaml_source& source, const yaml_value& value) {
   if (!value.node.IsScalar()) {
-    return source.error_at(value, fmt::format(R"(expected a device list such as "cpu:1", "cuda:0-7" or "cuda:0,2", got {})",
-                                              describe(value.node)));
+    return source.error_at(
+        value,
+        fmt::format(R"(expected a device list such as "cpu:1", "cuda:0-7" or "cuda:0,2", got {})",
+                    describe(value.node)));
   }
   auto devices = parse_devices(value.node.Scalar());
   if (!devices) return source.error_at(value, devices.error().message);
@@ -100,18 +113,20 @@ result<yaml_map> yaml_map::open(const yaml_source& source, yaml_value value,
   const YAML::Node& node = map.self_.node;
   if (node.IsNull()) return map;
   if (!node.IsMap()) {
-    return source.error_at(map.self_, fmt::format("expected a mapping with keys {}, got {}", join(allowed_keys),
-                                                  describe(node)));
+    return source.error_at(map.self_, fmt::format("expected a mapping with keys {}, got {}",
+                                                  join(allowed_keys), describe(node)));
   }
   for (const auto& entry : node) {  // a value (key, value pair), not a reference into the node
     const YAML::Node key = entry.first;
     if (!key.IsScalar()) {
-      return source.error_at(key.Mark(), map.self_.path, fmt::format("expected a key name, got {}", describe(key)));
+      return source.error_at(key.Mark(), map.self_.path,
+                             fmt::format("expected a key name, got {}", describe(key)));
     }
     const std::string& name = key.Scalar();
     const std::string path = child_path(map.self_.path, name);
     if (std::find(allowed_keys.begin(), allowed_keys.end(), name) == allowed_keys.end()) {
-      return source.error_at(key.Mark(), path, fmt::format("unknown key (expected one of {})", join(allowed_keys)));
+      return source.error_at(key.Mark(), path,
+                             fmt::format("unknown key (expected one of {})", join(allowed_keys)));
     }
     if (map.find(name)) return source.error_at(key.Mark(), path, "duplicate key");
     map.entries_.emplace_back(name, yaml_value{entry.second, value_mark(key, entry.second), path});

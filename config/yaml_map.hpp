@@ -51,16 +51,17 @@ std::string child_path(std::string_view parent, std::string_view key);
 std::string item_path(std::string_view parent, std::size_t index);
 
 // Scalar readers; `what` messages say what was expected and what was found.
-result<std::string> read_string(const yaml_source& source, const yaml_value& value);  // non-empty scalar
-result<std::int64_t> read_integer(const yaml_source& source, const yaml_value& value, std::int64_t min,
-                                  std::int64_t max);
+result<std::string> read_string(const yaml_source& source,
+                                const yaml_value& value);  // non-empty scalar
+result<std::int64_t> read_integer(const yaml_source& source, const yaml_value& value,
+                                  std::int64_t min, std::int64_t max);
 result<std::uint64_t> read_size(const yaml_source& source, const yaml_value& value);  // > 0 bytes
 result<std::vector<device_spec>> read_devices(const yaml_source& source, const yaml_value& value);
 // The items of a sequence, with paths "<path>[i]".
 result<std::vector<yaml_value>> read_sequence(const yaml_source& source, const yaml_value& value);
 
-// A mapping whose keys were checked: each a scalar, each once, each one of the allowed keys. An empty
-// value reads as an empty mapping, so "head:" alone means all defaults.
+// A mapping whose keys were checked: each a scalar, each once, each one of the allowed keys. An
+// empty value reads as an empty mapping, so "head:" alone means all defaults.
 class yaml_map {
  public:
   static result<yaml_map> open(const yaml_source& source, yaml_value value,
@@ -79,7 +80,8 @@ class yaml_map {
   status read_integer(std::string_view key, std::int64_t min, std::int64_t max, T& out) const {
     const auto value = find(key);
     if (!value) return ok();
-    TROUPE_ASSIGN_OR_RETURN(const std::int64_t number, config_detail::read_integer(*source_, *value, min, max));
+    TROUPE_ASSIGN_OR_RETURN(const std::int64_t number,
+                            config_detail::read_integer(*source_, *value, min, max));
     out = static_cast<T>(number);
     return ok();
   }

@@ -14,7 +14,9 @@
 namespace troupe {
 namespace {
 
-std::filesystem::path bad_dir() { return testing::source_dir() / "tests/config/bad"; }
+std::filesystem::path bad_dir() {
+  return testing::source_dir() / "tests/config/bad";
+}
 
 std::vector<std::string> bad_files() {
   std::vector<std::string> names;
@@ -57,11 +59,15 @@ TEST_P(bad_config, fails_with_the_error_its_first_line_announces) {
   EXPECT_THAT(config.error().message, ::testing::StartsWith(file.string() + ":"));
 }
 
-TEST(bad_config_corpus, has_at_least_fifteen_files) { EXPECT_GE(bad_files().size(), 15U); }
+TEST(bad_config_corpus, has_at_least_fifteen_files) {
+  EXPECT_GE(bad_files().size(), 15U);
+}
 
 std::string test_name(const ::testing::TestParamInfo<std::string>& info) {
   std::string name = std::filesystem::path(info.param).stem().string();
-  std::replace_if(name.begin(), name.end(), [](char c) { return !std::isalnum(static_cast<unsigned char>(c)); }, '_');
+  std::replace_if(
+      name.begin(), name.end(), [](char c) { return !std::isalnum(static_cast<unsigned char>(c)); },
+      '_');
   return name;
 }
 

@@ -6,7 +6,9 @@
 
 namespace troupe::testing {
 
-inline std::filesystem::path source_dir() { return TROUPE_SOURCE_DIR; }
+inline std::filesystem::path source_dir() {
+  return TROUPE_SOURCE_DIR;
+}
 
 // A valid two-node cluster.yaml body after which a test appends or replaces sections.
 inline std::string minimal_nodes_yaml() {

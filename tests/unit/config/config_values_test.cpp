@@ -44,7 +44,8 @@ TEST(parse_size, reads_binary_and_decimal_units_and_plain_byte_counts) {
 }
 
 TEST(parse_size, rejects_unknown_units_fractions_and_overflow) {
-  for (const char* text : {"lots", "1gib", "1.5GiB", "GiB", "-1", "1 ", "1  GiB", "1GiBs", "", "1Gi"}) {
+  for (const char* text :
+       {"lots", "1gib", "1.5GiB", "GiB", "-1", "1 ", "1  GiB", "1GiBs", "", "1Gi"}) {
     const auto size = parse_size(text);
     ASSERT_FALSE(size) << text;
     EXPECT_EQ(size.error().code, errc::invalid_argument);
@@ -75,7 +76,8 @@ TEST(parse_devices, rejects_malformed_lists_with_the_reason) {
     EXPECT_EQ(devices.error().code, errc::invalid_argument);
     EXPECT_THAT(devices.error().message, HasSubstr(reason)) << text;
   };
-  expect_error("gpu", R"(expected a device list such as "cpu:1", "cuda:0-7" or "cuda:0,2", got "gpu")");
+  expect_error("gpu",
+               R"(expected a device list such as "cpu:1", "cuda:0-7" or "cuda:0,2", got "gpu")");
   expect_error("gpu:0", "unknown device kind \"gpu\"");
   expect_error("cpu:0", "must be in [1, 1024]");
   expect_error("cpu:-1", "must be a decimal integer");
@@ -88,6 +90,17 @@ TEST(parse_devices, rejects_malformed_lists_with_the_reason) {
   expect_error("cuda:0-4000000000", "below 1024");
   expect_error("cuda:0-3,2", "device cuda:2 is listed twice");
   expect_error("cuda:1,1", "device cuda:1 is listed twice");
+}
+
+}  // namespace
+}  // namespace troupe
+
+namespace troupe {
+namespace {
+
+TEST(quote_for_message, cuts_long_text) {
+  EXPECT_EQ(quote_for_message("gpu"), "\"gpu\"");
+  EXPECT_EQ(quote_for_message(std::string(100, 'x')), "\"" + std::string(64, 'x') + "...\"");
 }
 
 }  // namespace

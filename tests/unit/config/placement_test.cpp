@@ -12,11 +12,14 @@ using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
 node_config make_node(std::string name, std::string_view devices) {
-  return node_config{.name = std::move(name), .host = "127.0.0.1", .devices = parse_devices(devices).value()};
+  return node_config{
+      .name = std::move(name), .host = "127.0.0.1", .devices = parse_devices(devices).value()};
 }
 
-model_deployment_config make_model(std::string name, parallel_config parallel, std::vector<std::string> nodes = {}) {
-  return model_deployment_config{.name = std::move(name), .path = "m", .parallel = parallel, .nodes = std::move(nodes)};
+model_deployment_config make_model(std::string name, parallel_config parallel,
+                                   std::vector<std::string> nodes = {}) {
+  return model_deployment_config{
+      .name = std::move(name), .path = "m", .parallel = parallel, .nodes = std::move(nodes)};
 }
 
 // "model#i@node:dev,dev" for compact comparisons.
@@ -36,7 +39,8 @@ TEST(place_replicas, spreads_replicas_round_robin_across_nodes) {
   config.models = {make_model("m", {.replicas = 4})};
   const auto placements = place_replicas(config);
   ASSERT_TRUE(placements) << placements.error().message;
-  EXPECT_THAT(summary(placements), ElementsAre("m#0@a:cpu:0", "m#1@b:cpu:0", "m#2@c:cpu:0", "m#3@a:cpu:1"));
+  EXPECT_THAT(summary(placements),
+              ElementsAre("m#0@a:cpu:0", "m#1@b:cpu:0", "m#2@c:cpu:0", "m#3@a:cpu:1"));
   EXPECT_EQ((*placements)[3].model, "m");
   EXPECT_EQ((*placements)[3].replica_index, 3);
 }
@@ -71,7 +75,8 @@ TEST(place_replicas, uses_each_device_once_and_reports_exhaustion_with_counts) {
   ASSERT_FALSE(placements);
   EXPECT_EQ(placements.error().code, errc::invalid_argument);
   EXPECT_THAT(placements.error().message,
-              HasSubstr("model demo needs 2 replicas x 1 devices (tp 1 x pp 1) with each replica on one node, but "
+              HasSubstr("model demo needs 2 replicas x 1 devices (tp 1 x pp 1) with each replica "
+                        "on one node, but "
                         "only 1 fit; free devices before placing it: node0 0, node1 1"));
 }
 
@@ -81,7 +86,8 @@ TEST(place_replicas, says_multi_node_replicas_are_not_supported_when_no_node_is_
   config.models = {make_model("huge", {.tp = 4, .pp = 2})};
   const auto placements = place_replicas(config);
   ASSERT_FALSE(placements);
-  EXPECT_THAT(placements.error().message, HasSubstr("model huge needs 8 devices per replica (tp 4 x pp 2)"));
+  EXPECT_THAT(placements.error().message,
+              HasSubstr("model huge needs 8 devices per replica (tp 4 x pp 2)"));
   EXPECT_THAT(placements.error().message, HasSubstr("the largest of nodes a, b has 4"));
   EXPECT_THAT(placements.error().message, HasSubstr("multi-node replicas come with a later issue"));
 }
@@ -90,18 +96,21 @@ TEST(place_replicas, keeps_a_model_on_its_listed_nodes) {
   cluster_config config;
   config.nodes = {make_node("a", "cpu:2"), make_node("b", "cpu:2"), make_node("c", "cpu:2")};
   config.models = {make_model("m", {.replicas = 3}, {"c", "a"})};
-  EXPECT_THAT(summary(place_replicas(config)), ElementsAre("m#0@a:cpu:0", "m#1@c:cpu:0", "m#2@a:cpu:1"));
+  EXPECT_THAT(summary(place_replicas(config)),
+              ElementsAre("m#0@a:cpu:0", "m#1@c:cpu:0", "m#2@a:cpu:1"));
 }
 
 TEST(place_replicas, restricts_placement_to_the_available_nodes) {
   cluster_config config;
   config.nodes = {make_node("a", "cpu:1"), make_node("b", "cpu:1"), make_node("c", "cpu:1")};
   config.models = {make_model("m", {.replicas = 2})};
-  EXPECT_THAT(summary(place_replicas(config, {"c", "b"})), ElementsAre("m#0@b:cpu:0", "m#1@c:cpu:0"));
+  EXPECT_THAT(summary(place_replicas(config, {"c", "b"})),
+              ElementsAre("m#0@b:cpu:0", "m#1@c:cpu:0"));
 
   const auto too_few = place_replicas(config, {"b"});
   ASSERT_FALSE(too_few);
-  EXPECT_THAT(too_few.error().message, HasSubstr("only 1 fit; free devices before placing it: b 1"));
+  EXPECT_THAT(too_few.error().message,
+              HasSubstr("only 1 fit; free devices before placing it: b 1"));
 }
 
 TEST(place_replicas, fails_when_none_of_a_models_nodes_is_available) {
@@ -110,7 +119,8 @@ TEST(place_replicas, fails_when_none_of_a_models_nodes_is_available) {
   config.models = {make_model("m", {}, {"a"})};
   const auto placements = place_replicas(config, {"b"});
   ASSERT_FALSE(placements);
-  EXPECT_THAT(placements.error().message, HasSubstr("model m may use nodes a, none of which is available"));
+  EXPECT_THAT(placements.error().message,
+              HasSubstr("model m may use nodes a, none of which is available"));
 }
 
 TEST(place_replicas, rejects_available_nodes_that_are_not_in_the_config) {
@@ -119,17 +129,20 @@ TEST(place_replicas, rejects_available_nodes_that_are_not_in_the_config) {
   config.models = {make_model("m", {})};
   const auto placements = place_replicas(config, {"a", "zz"});
   ASSERT_FALSE(placements);
-  EXPECT_THAT(placements.error().message, HasSubstr("available node zz is not a node of cluster troupe"));
+  EXPECT_THAT(placements.error().message,
+              HasSubstr("available node zz is not a node of cluster troupe"));
 }
 
 TEST(place_replicas, is_deterministic) {
   cluster_config config;
   config.nodes = {make_node("a", "cuda:0-7"), make_node("b", "cuda:0-7")};
-  config.models = {make_model("x", {.tp = 2, .replicas = 3}), make_model("y", {.tp = 4, .replicas = 2})};
+  config.models = {make_model("x", {.tp = 2, .replicas = 3}),
+                   make_model("y", {.tp = 4, .replicas = 2})};
   const auto first = summary(place_replicas(config));
   EXPECT_EQ(first, summary(place_replicas(config)));
-  EXPECT_THAT(first, ElementsAre("x#0@a:cuda:0,cuda:1", "x#1@b:cuda:0,cuda:1", "x#2@a:cuda:2,cuda:3",
-                                 "y#0@b:cuda:2,cuda:3,cuda:4,cuda:5", "y#1@a:cuda:4,cuda:5,cuda:6,cuda:7"));
+  EXPECT_THAT(
+      first, ElementsAre("x#0@a:cuda:0,cuda:1", "x#1@b:cuda:0,cuda:1", "x#2@a:cuda:2,cuda:3",
+                         "y#0@b:cuda:2,cuda:3,cuda:4,cuda:5", "y#1@a:cuda:4,cuda:5,cuda:6,cuda:7"));
 }
 
 }  // namespace
