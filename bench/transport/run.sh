@@ -19,12 +19,12 @@ perftest() {  # perftest <UCX_TLS or ""> <perftest args...>: server in the backg
   env "${env_tls[@]}" ucx_perftest -p "$port" >/dev/null 2>&1 &
   local server=$!
   sleep 0.5
-  env "${env_tls[@]}" timeout 120 ucx_perftest 127.0.0.1 -p "$port" -f "$@" 2>&1 | tail -n 2 || true
+  env "${env_tls[@]}" timeout 120 ucx_perftest 127.0.0.1 -p "$port" -f "$@" 2>&1 | grep -v '^+' | tail -n 2 || true
   wait "$server" 2>/dev/null || true
 }
 
 echo "# $(date -u +%F) $(uname -srm), $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
-echo "# UCX $(ucx_info -v | sed -n 's/.*version=\([0-9.]*\).*/\1/p' | head -1)"
+echo "# UCX $(ucx_info -v | sed -n 's/^# Version //p')"
 for tls in ${TLS_LIST:-"" "sm,self,tcp" "tcp"}; do
   echo
   echo "## UCX_TLS=${tls:-<UCX default>}"
@@ -34,10 +34,10 @@ for tls in ${TLS_LIST:-"" "sm,self,tcp" "tcp"}; do
   else
     "$bench" --rounds "$rounds" --rma-iterations "$iterations"
   fi
-  echo "### ucx_perftest ucp_am_lat, 100 bytes, $rounds iterations (half round trip, usec: typical avg overall)"
+  echo "### ucx_perftest ucp_am_lat, 100 bytes, $rounds iterations (one-way = half round trip, usec)"
   perftest "$tls" -t ucp_am_lat -s 100 -n "$rounds" -w 1000
-  echo "### ucx_perftest ucp_put_bw, 64 MiB, $iterations iterations (MB/s: typical avg overall)"
+  echo "### ucx_perftest ucp_put_bw, 64 MiB, $iterations iterations "
   perftest "$tls" -t ucp_put_bw -s "$rma_bytes" -n "$iterations" -w 2
-  echo "### ucx_perftest ucp_get, 64 MiB, $iterations iterations (MB/s: typical avg overall)"
+  echo "### ucx_perftest ucp_get, 64 MiB, $iterations iterations "
   perftest "$tls" -t ucp_get -s "$rma_bytes" -n "$iterations" -w 2
 done

@@ -6,6 +6,7 @@
 //   - get and put bandwidth of one --rma-bytes transfer (put includes the flush), best and mean
 //     over --rma-iterations.
 // Prints which UCX transports the control and bulk endpoints use.
+#include <fcntl.h>
 #include <poll.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -194,7 +195,8 @@ void print_lanes(const std::string& description) {
 
 int run_client(const bench_options& options) {
   int to_child[2], from_child[2];
-  if (pipe(to_child) != 0 || pipe(from_child) != 0) return 1;
+  // O_CLOEXEC: the child keeps only the dup2'ed ends, so closing ours gives it EOF.
+  if (pipe2(to_child, O_CLOEXEC) != 0 || pipe2(from_child, O_CLOEXEC) != 0) return 1;
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_adddup2(&actions, to_child[0], 0);

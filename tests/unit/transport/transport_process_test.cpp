@@ -1,5 +1,6 @@
 // Two processes: RMA between address spaces (64 MiB, byte-exact) and a peer killed with SIGKILL.
 // The second process is transport_test_peer (see its header comment for its text protocol).
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
@@ -25,7 +26,7 @@ class peer_process {
   explicit peer_process(std::size_t bytes) {
     int to_child[2];
     int from_child[2];
-    if (pipe(to_child) != 0 || pipe(from_child) != 0) return;
+    if (pipe2(to_child, O_CLOEXEC) != 0 || pipe2(from_child, O_CLOEXEC) != 0) return;
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_adddup2(&actions, to_child[0], 0);
