@@ -75,9 +75,17 @@ result<replica_status> read(schema::ReplicaStatus::Reader in) {
                      .max_model_len = in.getMaxModelLen()};
   TROUPE_ASSIGN_OR_RETURN(out.replica_name, read_name(in.getReplicaName(), "replica_name"));
   TROUPE_ASSIGN_OR_RETURN(out.node_name, read_name(in.getNodeName(), "node_name"));
-  TROUPE_ASSIGN_OR_RETURN(out.leader_actor, read_name(in.getLeaderActor(), "leader_actor"));
+  // A replica that failed before its leader started has none; a ready one must name it.
+  out.leader_actor = read_text(in.getLeaderActor());
+  if (out.leader_actor.size() > max_name_bytes) {
+    return invalid_field("leader_actor is {} bytes, more than the limit of {}",
+                         out.leader_actor.size(), max_name_bytes);
+  }
   TROUPE_ASSIGN_OR_RETURN(auto state, check_enum(in.getState(), num_replica_states, "state"));
   out.state = static_cast<replica_state>(state);
+  if (out.state == replica_state::ready && out.leader_actor.empty()) {
+    return invalid_field("leader_actor must not be empty when the replica is ready");
+  }
   TROUPE_RETURN_IF_ERROR(check_non_negative(out.num_kv_blocks, "num_kv_blocks"));
   TROUPE_RETURN_IF_ERROR(check_non_negative(out.max_model_len, "max_model_len"));
   return out;

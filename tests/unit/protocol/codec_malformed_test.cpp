@@ -191,6 +191,12 @@ std::vector<bad_field_case> bad_field_cases() {
        "assign_replica.model.block_size must be > 0, got 0"},
       {"unnamed replica device", [](envelope& m) { as<assign_replica>(m).device_names[1].clear(); },
        3, "assign_replica.device_names[1] must not be empty"},
+      {"ready without leader",
+       [](envelope& m) {
+         as<replica_status>(m).state = replica_state::ready;
+         as<replica_status>(m).leader_actor.clear();
+       },
+       4, "replica_status.leader_actor must not be empty when the replica is ready"},
       {"negative kv blocks", [](envelope& m) { as<replica_status>(m).num_kv_blocks = -1; }, 4,
        "replica_status.num_kv_blocks must be >= 0, got -1"},
       {"negative prompt token", [](envelope& m) { as<generate>(m).prompt_token_ids[2] = -1; }, 5,

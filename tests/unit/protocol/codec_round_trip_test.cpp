@@ -57,6 +57,14 @@ TEST(codec_round_trip, empty_lists_stay_empty) {
   }
 }
 
+TEST(codec_round_trip, a_replica_that_failed_before_its_leader_started_has_no_leader_actor) {
+  replica_status status{.replica_name = "demo#0",
+                        .node_name = "node0",
+                        .state = replica_state::failed,
+                        .message = "multi-device replicas are not available in this build"};
+  expect_same(make_envelope(status), round_trip(make_envelope(status)));
+}
+
 TEST(codec_round_trip, names_of_the_maximum_length_are_accepted) {
   envelope message = make_envelope(heartbeat{.node_name = std::string(max_name_bytes, 'n')});
   message.source = std::string(max_name_bytes, 's');
