@@ -108,8 +108,8 @@ void on_status(coordinator_actor* self, const wire::envelope& env, const wire::r
     // `troupe up` watches for this line.
     spdlog::error("troupe: failed: replica {} on {}: {}", status.replica_name, status.node_name, status.message);
   } else {
-    spdlog::info("coordinator: replica {} on {}: {} {}", status.replica_name, status.node_name,
-                 status.state == wire::replica_state::ready ? "ready" : "loading", status.message);
+    spdlog::info("coordinator: replica {} on {}: {}", status.replica_name, status.node_name,
+                 status.state == wire::replica_state::ready ? std::string("ready") : status.message);
   }
   if (auto it = st.options.deployments.find(r->placement.model); it != st.options.deployments.end()) {
     self->send(it->second, replica_info{.replica_name = status.replica_name, .model = r->placement.model,

@@ -1,3 +1,4 @@
+#include <signal.h>
 #include <unistd.h>
 
 #include <thread>
@@ -42,6 +43,11 @@ result<std::string> connect_to_head(transport& net, const std::string& address, 
     }
     last = peer.error();
     if (last.message.find("protocol") != std::string::npos) return last;  // a version mismatch does not heal
+    sigset_t pending;
+    sigpending(&pending);
+    if (sigismember(&pending, SIGTERM) || sigismember(&pending, SIGINT)) {
+      return make_error(errc::cancelled, "stopped while connecting to the head");
+    }
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
   return make_error(errc::unavailable, "cannot reach the head at {} within {} s: {}", address, patience.count(), last.message);
@@ -91,10 +97,12 @@ int run_node(const cluster_config& config, const std::string& node_name) {
     const std::string head_address = fmt::format("{}:{}", config.head.host, config.head.transport_port);
     spdlog::info("node {}: listening on {}; connecting to the head at {}", node_name, (*net)->listen_address(), head_address);
     if (result<std::string> head = connect_to_head(**net, head_address, std::chrono::seconds(60)); !head) {
-      spdlog::error("node {}: {}", node_name, head.error().message);
+      const bool stopped = head.error().code == errc::cancelled;
+      if (stopped) spdlog::info("node {}: {}", node_name, head.error().message);
+      else spdlog::error("node {}: {}", node_name, head.error().message);
       link.set({});
       caf::anon_send_exit(gateway, caf::exit_reason::user_shutdown);
-      return 1;
+      return stopped ? 0 : 1;
     }
     caf::actor agent = spawn_node_agent(
         system, node_agent_options{.node_name = node_name,

@@ -10,6 +10,8 @@
 
 #include <gtest/gtest.h>
 
+#include <httplib.h>
+
 #include "engine/engine.hpp"
 #include "engine/prompt_builder.hpp"
 #include "tests/cluster/cluster_harness.hpp"
@@ -111,6 +113,33 @@ TEST_F(serving_cluster, gives_what_troupe_run_gives) {
   }
 }
 
+// A streaming client that goes away: the head notices (write fails or ping), the replica's leader
+// aborts the request and frees its KV blocks.
+TEST_F(serving_cluster, a_client_that_disconnects_cancels_its_request_on_the_replica) {
+  ASSERT_TRUE(cluster_->started()) << cluster_->up_output();
+  httplib::Client client("127.0.0.1", cluster_->http_port());
+  client.set_read_timeout(30s);
+  httplib::Request req;
+  req.method = "POST";
+  req.path = "/v1/completions";
+  req.body = json{{"model", "demo"}, {"prompt", "a client that leaves"}, {"max_tokens", 2000}, {"ignore_eos", true},
+                  {"temperature", 0}, {"stream", true}}.dump();
+  req.set_header("Content-Type", "application/json");
+  int num_chunks = 0;
+  req.content_receiver = [&](const char*, std::size_t, std::uint64_t, std::uint64_t) { return ++num_chunks < 3; };
+  httplib::Response res;
+  httplib::Error err = httplib::Error::Success;
+  client.send(req, res, err);  // returns once the receiver refuses more: the connection closes
+  client.stop();
+  ASSERT_GE(num_chunks, 3);
+  bool aborted = false;
+  for (int i = 0; i < 100 && !aborted; ++i) {
+    for (const std::string node : {"node0", "node1", "node2"}) aborted |= cluster_->read_log(node).find("(abort)") != std::string::npos;
+    if (!aborted) std::this_thread::sleep_for(100ms);
+  }
+  EXPECT_TRUE(aborted) << "no replica aborted the abandoned request within 10 s";
+}
+
 TEST_F(serving_cluster, the_official_openai_client_works_against_it) {
   ASSERT_TRUE(cluster_->started()) << cluster_->up_output();
   const std::string script = std::string(TROUPE_SOURCE_DIR) + "/tests/api/openai_client_test.mjs";
@@ -132,7 +161,7 @@ TEST(cluster_failure, a_killed_node_fails_its_requests_and_the_rest_keeps_servin
   std::vector<std::future<std::pair<http_reply, std::chrono::steady_clock::time_point>>> streams;
   for (int i = 0; i < 4; ++i) {
     streams.push_back(std::async(std::launch::async, [&cluster, &num_started, i] {
-      json body{{"model", "demo"}, {"prompt", prompt_of(i)}, {"max_tokens", 3000}, {"ignore_eos", true},
+      json body{{"model", "demo"}, {"prompt", prompt_of(i)}, {"max_tokens", 600}, {"ignore_eos", true},
                 {"temperature", 0}, {"stream", true}};
       ++num_started;
       http_reply r = post_json(cluster.http_port(), "/v1/completions", body, 60s);
