@@ -63,6 +63,7 @@ int run_head(const cluster_config& config) {
   int code = 0;
   {
     caf::actor_system_config caf_config;
+    configure_caf(caf_config);
     caf::actor_system system{caf_config};
     caf::actor gateway = spawn_gateway(system, gateway_options{.process_name = "head", .net = net->get()});
     link.set(gateway);

@@ -91,6 +91,7 @@ int run_node(const cluster_config& config, const std::string& node_name) {
   }
   {
     caf::actor_system_config caf_config;
+    configure_caf(caf_config);
     caf::actor_system system{caf_config};
     caf::actor gateway = spawn_gateway(system, gateway_options{.process_name = node_name, .net = net->get()});
     link.set(gateway);

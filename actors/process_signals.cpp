@@ -1,7 +1,9 @@
 #include "actors/process_signals.hpp"
 
 #include <csignal>
+#include <cstdlib>
 #include <ctime>
+#include <string_view>
 
 namespace troupe::actors {
 
@@ -43,6 +45,18 @@ int termination::wait() {
     }
     if (requested_) return exit_code_;
   }
+}
+
+}  // namespace troupe::actors
+
+#include "actors/process_main.hpp"
+
+namespace troupe::actors {
+
+void configure_caf(caf::actor_system_config& config) {
+  const char* policy = std::getenv("TROUPE_CAF_SCHEDULER");  // "stealing" to compare
+  const bool stealing = policy != nullptr && std::string_view(policy) == "stealing";
+  config.set("scheduler.policy", stealing ? caf::atom("stealing") : caf::atom("sharing"));
 }
 
 }  // namespace troupe::actors

@@ -20,6 +20,7 @@
 #include <fmt/format.h>
 
 #include "actors/gateway.hpp"
+#include "actors/process_main.hpp"
 #include "actors/process_signals.hpp"
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<std::promise<std::vector<double>>>)
@@ -91,6 +92,7 @@ struct process {
       return false;
     }
     net = std::move(t).value();
+    configure_caf(*caf_config);
     system = std::make_unique<caf::actor_system>(*caf_config);
     gateway = spawn_gateway(*system, gateway_options{.process_name = name, .net = net.get()});
     link.set(gateway);
