@@ -1,5 +1,7 @@
 #include "api/http_server.hpp"
 
+#include <sys/socket.h>
+
 #include <algorithm>
 #include <fstream>
 #include <thread>
@@ -151,6 +153,14 @@ result<std::unique_ptr<http_server>> http_server::start(const http_server_option
   svr.set_keep_alive_timeout(options.keep_alive_timeout_s);
   svr.set_payload_max_length(static_cast<std::size_t>(options.max_body_bytes));
   svr.set_tcp_nodelay(true);
+  // Debian's compiled cpp-httplib listens with a backlog of 5: a burst of clients (64 at once in
+  // the cluster test) overflows the accept queue and connections get reset. Keep the listening
+  // socket to raise its backlog once bound (listen() again on a listening socket only resizes it).
+  auto listen_socket = std::make_shared<socket_t>(INVALID_SOCKET);
+  svr.set_socket_options([listen_socket](socket_t sock) {
+    httplib::default_socket_options(sock);
+    *listen_socket = sock;
+  });
   state->add_handlers();
   state->add_routes();
   if (options.port == 0) {
@@ -164,6 +174,7 @@ result<std::unique_ptr<http_server>> http_server::start(const http_server_option
     }
     state->bound_port = options.port;
   }
+  if (*listen_socket != INVALID_SOCKET) ::listen(*listen_socket, SOMAXCONN);
   state->listener = std::thread([raw = state.get()] { raw->server.listen_after_bind(); });
   // stop() before the listen loop runs would be lost (cpp-httplib ignores it): wait for it.
   for (int i = 0; i < 500 && !svr.is_running(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(2));
