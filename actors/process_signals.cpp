@@ -7,9 +7,7 @@
 
 namespace troupe::actors {
 
-namespace {
-
-sigset_t termination_set() {
+sigset_t termination_signal_set() {
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
@@ -17,10 +15,8 @@ sigset_t termination_set() {
   return set;
 }
 
-}  // namespace
-
 void block_termination_signals() {
-  const sigset_t set = termination_set();
+  const sigset_t set = termination_signal_set();
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
 }
 
@@ -34,7 +30,7 @@ void termination::request(int exit_code, std::string reason) {
 }
 
 int termination::wait() {
-  const sigset_t set = termination_set();
+  const sigset_t set = termination_signal_set();
   const timespec tick{.tv_sec = 0, .tv_nsec = 100'000'000};
   while (true) {
     const int sig = sigtimedwait(&set, nullptr, &tick);

@@ -1,14 +1,18 @@
 // Waiting for SIGINT/SIGTERM (or an internal request to stop) in a process's main thread.
 // block_termination_signals() must run before any thread starts so that every thread inherits
-// the mask and only wait_for_termination() sees the signals.
+// the mask and only termination::wait() sees them.
 #pragma once
 
 #include <atomic>
 #include <chrono>
 #include <string>
 
+#include <csignal>
+
 namespace troupe::actors {
 
+// SIGINT and SIGTERM.
+sigset_t termination_signal_set();
 void block_termination_signals();
 
 class termination {

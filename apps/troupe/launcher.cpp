@@ -1,5 +1,7 @@
 #include "apps/troupe/launcher.hpp"
 
+#include "actors/process_signals.hpp"
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <ifaddrs.h>
@@ -163,14 +165,6 @@ void write_pids(const fs::path& file, const std::vector<child>& children) {
 
 bool alive(pid_t pid) { return pid > 0 && ::kill(pid, 0) == 0; }
 
-sigset_t termination_set() {
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  return set;
-}
-
 }  // namespace
 
 bool is_local_host(const std::string& host) {
@@ -216,7 +210,7 @@ int cluster_up(const cluster_config& config, const launch_options& options) {
   }
 
   // Block the signals before starting anything: the foreground wait below takes them with sigtimedwait.
-  const sigset_t signals = termination_set();
+  const sigset_t signals = actors::termination_signal_set();
   ::sigprocmask(SIG_BLOCK, &signals, nullptr);
 
   const fs::path config_file = fs::absolute(config.file);
