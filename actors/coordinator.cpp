@@ -36,10 +36,13 @@ void report_ready_change(coordinator_actor* self) {
 
 void node_dead(coordinator_actor* self, const std::string& node, const std::string& reason) {
   auto& st = self->state;
-  const std::vector<std::string> gone = st.members->fail(node);
   const node_entry* entry = st.members->find_node(node);
-  if (entry == nullptr) return;
+  if (entry == nullptr || !entry->alive) return;  // unknown, or already dead
+  const std::vector<std::string> gone = st.members->fail(node);
   spdlog::error("coordinator: node {} is dead ({}); {} replica(s) leave the map", node, reason, gone.size());
+  // A node declared dead must not linger half alive (e.g. a hung process that resumes): closing
+  // its endpoint makes it notice, and its agent stops the process.
+  self->send(st.options.gateway, disconnect_atom::value, node);
   for (const std::string& name : gone) {
     const replica_entry* r = st.members->find_replica(name);
     if (auto it = st.options.deployments.find(r->placement.model); it != st.options.deployments.end()) {

@@ -200,6 +200,34 @@ TEST(cluster_failure, a_killed_node_fails_its_requests_and_the_rest_keeps_servin
   }
 }
 
+// A hung node (SIGSTOP): no heartbeats for 1.5 s make it dead; when it resumes, the head has
+// closed its endpoint and the node stops itself instead of lingering half alive.
+TEST(cluster_failure, a_hung_node_is_declared_dead_and_stops_when_it_resumes) {
+  local_cluster cluster(cluster_spec{.name = "hung", .model = model_dir(), .num_nodes = 2, .replicas = 2});
+  ASSERT_TRUE(cluster.started()) << cluster.up_output();
+  const pid_t node1 = cluster.pids().at("node1");
+  ASSERT_EQ(::kill(node1, SIGSTOP), 0);
+  const auto stopped_at = std::chrono::steady_clock::now();
+  bool dead = false;
+  while (!dead && std::chrono::steady_clock::now() - stopped_at < 10s) {
+    dead = cluster.read_log("head").find("node node1 is dead (no heartbeat") != std::string::npos;
+    if (!dead) std::this_thread::sleep_for(50ms);
+  }
+  const auto detected_after = std::chrono::steady_clock::now() - stopped_at;
+  ::kill(node1, SIGCONT);
+  ASSERT_TRUE(dead) << cluster.read_log("head");
+  EXPECT_LE(detected_after, 2500ms);  // 1.5 s without heartbeats + one 250 ms check + log polling
+  bool exited = false;
+  for (int i = 0; i < 100 && !exited; ++i) {
+    exited = cluster.read_log("node1").find("lost the head") != std::string::npos;
+    if (!exited) std::this_thread::sleep_for(100ms);
+  }
+  EXPECT_TRUE(exited) << cluster.read_log("node1");
+  const http_reply r = post_json(cluster.http_port(), "/v1/completions",
+                                 {{"model", "demo"}, {"prompt", "still serving"}, {"max_tokens", 4}, {"temperature", 0}});
+  EXPECT_EQ(r.status, 200) << r.body.dump();
+}
+
 TEST(cluster_launch, up_names_the_process_that_failed_and_stops_the_rest) {
   local_cluster cluster(cluster_spec{.name = "broken", .model = "/nonexistent/model", .num_nodes = 1, .replicas = 1});
   EXPECT_FALSE(cluster.started());
