@@ -40,9 +40,6 @@ void node_dead(coordinator_actor* self, const std::string& node, const std::stri
   if (entry == nullptr || !entry->alive) return;  // unknown, or already dead
   const std::vector<std::string> gone = st.members->fail(node);
   spdlog::error("coordinator: node {} is dead ({}); {} replica(s) leave the map", node, reason, gone.size());
-  // A node declared dead must not linger half alive (e.g. a hung process that resumes): closing
-  // its endpoint makes it notice, and its agent stops the process.
-  self->send(st.options.gateway, disconnect_atom::value, node);
   for (const std::string& name : gone) {
     const replica_entry* r = st.members->find_replica(name);
     if (auto it = st.options.deployments.find(r->placement.model); it != st.options.deployments.end()) {
@@ -144,8 +141,14 @@ caf::behavior coordinator_behavior(coordinator_actor* self, coordinator_options 
                 }
                 on_join(self, body);
               } else if constexpr (std::is_same_v<T, wire::heartbeat>) {
-                if (split_actor_name(env->source).process == body.node_name) {
-                  self->state.members->heard_from(body.node_name, std::chrono::steady_clock::now());
+                if (split_actor_name(env->source).process != body.node_name) return;
+                if (!self->state.members->heard_from(body.node_name, std::chrono::steady_clock::now())) {
+                  // A node declared dead (e.g. hung, then resumed) must not linger half alive: the
+                  // refusal makes its agent stop the process; restarted, it joins again.
+                  send_to(self, env->source,
+                          wire::join_reply{.accepted = false,
+                                           .error = fmt::format("node {} was declared dead; restart it to rejoin", body.node_name),
+                                           .heartbeat_interval_ms = 0});
                 }
               } else if constexpr (std::is_same_v<T, wire::replica_status>) {
                 on_status(self, *env, body);

@@ -87,7 +87,6 @@ caf::behavior gateway_actor(caf::stateful_actor<gateway_state>* self, gateway_op
         self->state.watchers.push_back(actor);
       },
       [self](send_atom, envelope_ptr env) { send_outbound(self, std::move(env)); },
-      [self](disconnect_atom, const std::string& peer) { self->state.options.net->disconnect(peer); },
       [self](inbound_atom, const std::string& peer, const bytes_ptr& bytes) { receive_inbound(self, peer, bytes); },
       [self](peer_up_atom, const std::string& peer) {
         spdlog::info("gateway {}: connected to {}", self->state.options.process_name, peer);

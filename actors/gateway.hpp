@@ -13,7 +13,6 @@
 //   (register_atom, std::string local_name, caf::actor)   name a local actor (until it exits)
 //   (watch_atom, caf::actor)                              receive peer_up / peer_down
 //   (send_atom, envelope_ptr)                             deliver by envelope.target
-//   (disconnect_atom, std::string peer)                   close the endpoints to a peer declared dead
 //   (inbound_atom, std::string peer, bytes_ptr)           from the transport's progress thread
 //   (peer_up_atom, std::string peer) / (peer_down_atom, std::string peer, std::string reason)
 #pragma once

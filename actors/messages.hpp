@@ -79,7 +79,6 @@ using watch_atom = caf::atom_constant<caf::atom("watch")>;         // gateway: (
 using peer_up_atom = caf::atom_constant<caf::atom("peer_up")>;     // (peer)
 using peer_down_atom = caf::atom_constant<caf::atom("peer_down")>; // (peer, reason)
 using tick_atom = caf::atom_constant<caf::atom("tick")>;           // periodic self-message
-using disconnect_atom = caf::atom_constant<caf::atom("disconnect")>;  // gateway: (peer) close its endpoints
 using submit_atom = caf::atom_constant<caf::atom("submit")>;       // (submission_ptr)
 using cancel_atom = caf::atom_constant<caf::atom("cancel")>;       // (request_id[, model])
 using done_atom = caf::atom_constant<caf::atom("done")>;           // deployment -> router: (model, n)

@@ -28,7 +28,7 @@ void on_envelope(agent_actor* self, const wire::envelope& env) {
   auto& st = self->state;
   if (const auto* reply = std::get_if<wire::join_reply>(&env.message)) {
     if (!reply->accepted) {
-      spdlog::error("node {}: the coordinator refused to let it join: {}", st.options.node_name, reply->error);
+      spdlog::error("node {}: refused by the coordinator: {}", st.options.node_name, reply->error);
       st.options.on_exit(1, "refused by the coordinator: " + reply->error);
       return;
     }
